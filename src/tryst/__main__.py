@@ -1,0 +1,3 @@
+from tryst.cli import main
+
+main()

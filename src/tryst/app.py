@@ -1,0 +1,135 @@
+"""Composition root: builds every component from Settings and owns start and stop.
+Nothing imports this module but the command line and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tryst.bus.memory import MemoryBus
+from tryst.clock import Clock, SystemClock
+from tryst.config import Settings
+from tryst.domain.accounts import SelfAttestation
+from tryst.domain.errors import InvalidInput
+from tryst.domain.tags import TagVocabulary, vocabulary_from_document
+from tryst.doors.websocket import WebSocketDoor
+from tryst.passwords import Argon2Hasher
+from tryst.ports import AgeAssuranceProvider
+from tryst.services.accounts import AccountService
+from tryst.services.personas import PersonaService
+from tryst.services.ratelimits import RateLimiter
+from tryst.services.rooms import RoomService
+from tryst.services.sequencer import StreamSequencer
+from tryst.sessions.registry import SessionRegistry
+from tryst.storage import migrate
+from tryst.storage.database import UnitOfWorkFactory, create_engine
+from tryst.web.api import ApiContext
+from tryst.web.factory import create_web_app
+
+log = logging.getLogger("tryst")
+
+
+def load_vocabulary(settings: Settings) -> TagVocabulary:
+    """The shipped vocabulary, extended or replaced by the operator's tags file."""
+    shipped = json.loads(resources.files("tryst").joinpath("data/tags.json").read_text("utf-8"))
+    vocabulary = TagVocabulary(vocabulary_from_document(shipped))
+    if settings.tags_file is None:
+        return vocabulary
+    try:
+        doc = json.loads(settings.tags_file.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read tags file {settings.tags_file}: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidInput("tags file must hold a JSON object")
+    mode = doc.get("mode", "extend")
+    if mode not in ("extend", "replace"):
+        raise InvalidInput("tags file 'mode' must be 'extend' or 'replace'")
+    tags = vocabulary_from_document(doc)
+    return TagVocabulary(tags) if mode == "replace" else vocabulary.extended(tags)
+
+
+@dataclass
+class Tryst:
+    """Everything one Tryst process runs, wired together."""
+
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    bus: MemoryBus
+    registry: SessionRegistry
+    accounts: AccountService
+    personas: PersonaService
+    rooms: RoomService
+    asgi: Any
+
+
+def build(settings: Settings, *, clock: Clock | None = None,
+          age_provider: AgeAssuranceProvider | None = None) -> Tryst:
+    clock = clock or SystemClock()
+    vocabulary = load_vocabulary(settings)
+    engine = create_engine(settings.resolved_database_url())
+    uow = UnitOfWorkFactory(engine)
+    bus = MemoryBus()
+    registry = SessionRegistry(settings.max_connections_per_account)
+    bus.add_observer(registry.observe)
+    sequencer = StreamSequencer()
+    hasher = Argon2Hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
+    accounts = AccountService(uow=uow, hasher=hasher, age=age_provider or SelfAttestation(),
+                              clock=clock, settings=settings, bus=bus, sequencer=sequencer,
+                              connections=registry)
+    personas = PersonaService(uow=uow, clock=clock, settings=settings, vocabulary=vocabulary,
+                              bus=bus, sequencer=sequencer)
+    rooms = RoomService(uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
+                        presence=registry,
+                        message_limiter=RateLimiter(clock, rate=settings.message_rate,
+                                                    burst=settings.message_burst,
+                                                    what="messages"))
+    address_limiter = RateLimiter(clock, rate=settings.address_rate,
+                                  burst=settings.address_burst, what="requests")
+    auth_limiter = RateLimiter(clock, rate=settings.auth_rate_per_minute / 60,
+                               burst=settings.auth_burst, what="sign-in attempts")
+    door = WebSocketDoor(settings=settings, clock=clock, accounts=accounts, personas=personas,
+                         rooms=rooms, registry=registry, bus=bus,
+                         address_limiter=address_limiter)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await migrate.upgrade(engine)
+        retention = asyncio.create_task(_retention_loop(rooms, clock, settings))
+        log.info("tryst ready on %s", settings.resolved_database_url().split("@")[-1])
+        try:
+            yield
+        finally:
+            registry.close_all(1001, "server shutting down")
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
+            await engine.dispose()
+
+    ctx = ApiContext(settings=settings, accounts=accounts, personas=personas, rooms=rooms,
+                     auth_limiter=auth_limiter)
+    asgi = create_web_app(ctx, door, address_limiter, lifespan)
+    return Tryst(settings=settings, clock=clock, engine=engine, bus=bus, registry=registry,
+                 accounts=accounts, personas=personas, rooms=rooms, asgi=asgi)
+
+
+async def _retention_loop(rooms: RoomService, clock: Clock, settings: Settings) -> None:
+    """Purge room history older than the retention period, a few times per period."""
+    interval = max(60.0, min(3600.0, settings.retention_days * 86400 / 24))
+    while True:
+        try:
+            purged = await rooms.purge_expired()
+            if purged:
+                log.info("retention: removed %d room events", purged)
+        except Exception:
+            log.exception("retention purge failed; will retry")
+        await clock.sleep(interval)

@@ -1,0 +1,1 @@
+"""Event buses: memory (one process) by default."""

@@ -1,0 +1,196 @@
+"""The `tryst` command: serve, migrate, admin."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tryst import __version__
+from tryst.config import Settings
+from tryst.domain.errors import TrystError
+
+# (option name, Settings field, type, help). Every option also reads TRYST_<FIELD>.
+_SERVE_OPTIONS: list[tuple[str, str, Any, str]] = [
+    ("--host", "host", str, "Address to listen on."),
+    ("--port", "port", click.IntRange(0, 65535), "Port for HTTP and WebSocket."),
+    ("--retention-days", "retention_days", click.FloatRange(min=0, min_open=True),
+     "How long public room history is kept."),
+    ("--max-personas", "max_personas", click.IntRange(1), "Personas per account."),
+    ("--max-rooms-per-persona", "max_rooms_per_persona", click.IntRange(1),
+     "Rooms one persona can be in."),
+    ("--max-connections-per-account", "max_connections_per_account", click.IntRange(1),
+     "Simultaneous WebSocket connections per account."),
+    ("--max-message-chars", "max_message_chars", click.IntRange(1, 100_000),
+     "Longest message, in characters."),
+    ("--max-frame-bytes", "max_frame_bytes", click.IntRange(256),
+     "Largest WebSocket frame answered with an error (the connection stays open)."),
+    ("--hard-frame-bytes", "hard_frame_bytes", click.IntRange(1024),
+     "Largest WebSocket frame at all; larger ones close the connection (1009)."),
+    ("--message-rate", "message_rate", click.FloatRange(min=0, min_open=True),
+     "Messages per second per persona (sustained)."),
+    ("--message-burst", "message_burst", click.IntRange(1), "Message burst per persona."),
+    ("--address-rate", "address_rate", click.FloatRange(min=0, min_open=True),
+     "API requests and WebSocket commands per second per client address."),
+    ("--address-burst", "address_burst", click.IntRange(1), "Burst per client address."),
+    ("--auth-rate-per-minute", "auth_rate_per_minute", click.FloatRange(min=0, min_open=True),
+     "Sign-up, login and password attempts per minute per address."),
+    ("--auth-burst", "auth_burst", click.IntRange(1), "Burst of sign-in attempts per address."),
+    ("--outbox-limit", "outbox_limit", click.IntRange(10),
+     "Events queued for one connection before it is dropped as too slow."),
+    ("--session-days", "session_days", click.FloatRange(min=0, min_open=True),
+     "Lifetime of a login session."),
+    ("--tags-file", "tags_file", click.Path(exists=True, dir_okay=False, path_type=Path),
+     "JSON file extending or replacing the tag vocabulary (docs/operations.md)."),
+    ("--secure-cookies/--no-secure-cookies", "secure_cookies", None,
+     "Mark session cookies Secure (turn on behind HTTPS)."),
+    ("--allowed-origin", "allowed_origins", str,
+     "Extra web origin allowed to use cookies and the WebSocket (repeatable)."),
+    ("--log-level", "log_level",
+     click.Choice(["debug", "info", "warning", "error"]), "Log verbosity."),
+]
+
+_DB_OPTIONS: list[tuple[str, str, Any, str]] = [
+    ("--data-dir", "data_dir", click.Path(file_okay=False, path_type=Path),
+     "Where the embedded SQLite database lives (created on first run)."),
+    ("--database-url", "database_url", str,
+     "SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in data dir)."),
+]
+
+
+def _env_name(field: str) -> str:
+    return "TRYST_" + field.upper()
+
+
+def _settings_options(table: list[tuple[str, str, Any, str]]) -> Callable[[Any], Any]:
+    defaults = Settings()
+
+    def decorate(fn: Any) -> Any:
+        for flag, field, kind, help_text in reversed(table):
+            default = getattr(defaults, field)
+            extra: dict[str, Any] = {}
+            if field == "allowed_origins":
+                extra = {"multiple": True, "default": ()}
+            elif kind is None:
+                extra = {"default": default}
+            else:
+                extra = {"type": kind, "default": default}
+            fn = click.option(flag, field, envvar=_env_name(field), show_envvar=True,
+                              show_default=field != "allowed_origins", help=help_text,
+                              **extra)(fn)
+        return fn
+
+    return decorate
+
+
+def _settings(values: dict[str, Any]) -> Settings:
+    fields = {k: v for k, v in values.items() if v is not None or k == "database_url"}
+    if "allowed_origins" in fields:
+        fields["allowed_origins"] = tuple(fields["allowed_origins"])
+    return Settings(**fields)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tryst")
+def main() -> None:
+    """Tryst: a self-hostable server for adults who meet online.
+    Consent first, private by default."""
+
+
+@main.command()
+@_settings_options(_DB_OPTIONS + _SERVE_OPTIONS)
+def serve(**values: Any) -> None:
+    """Run Tryst: HTTP API, WebSocket and web page, in one process.
+
+    With no options it keeps its data in ./tryst-data (SQLite) and listens on
+    http://127.0.0.1:8080. Stop it with Ctrl-C or SIGTERM: commands in progress finish,
+    and connected clients receive a close frame.
+    """
+    import uvicorn
+
+    from tryst.app import build
+
+    settings = _settings(values)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        tryst = build(settings)
+    except TrystError as exc:
+        raise click.ClickException(exc.message) from None
+    config = uvicorn.Config(
+        tryst.asgi, host=settings.host, port=settings.port, log_level=settings.log_level,
+        ws="websockets-sansio", ws_max_size=settings.hard_frame_bytes,
+        ws_per_message_deflate=False,  # frames are shared across recipients; keep them raw
+        lifespan="on", timeout_graceful_shutdown=10, server_header=False,
+        access_log=settings.log_level == "debug")
+    server = uvicorn.Server(config)
+    click.echo(f"Tryst {__version__} on http://{settings.host}:{settings.port}/ "
+               f"(API docs at /docs)", err=True)
+    server.run()
+    if not server.started:
+        sys.exit(1)
+
+
+@main.command()
+@_settings_options(_DB_OPTIONS)
+def migrate(**values: Any) -> None:
+    """Apply database migrations (tryst serve also does this at start)."""
+    from tryst.storage import migrate as migrations
+    from tryst.storage.database import create_engine
+
+    settings = _settings(values)
+
+    async def run() -> str | None:
+        engine = create_engine(settings.resolved_database_url())
+        try:
+            await migrations.upgrade(engine)
+            return await migrations.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = asyncio.run(run())
+    click.echo(f"database is at revision {revision}")
+
+
+@main.group()
+def admin() -> None:
+    """Operator tasks."""
+
+
+@admin.command("create-operator")
+@click.argument("username")
+@_settings_options(_DB_OPTIONS)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="TRYST_OPERATOR_PASSWORD", show_envvar=True,
+              help="Password (asked for if not given).")
+@click.option("--confirm-adult", is_flag=True, prompt="Do you confirm you are 18 or older?",
+              help="Confirm the operator is 18 or older.")
+def create_operator(username: str, password: str, confirm_adult: bool, **values: Any) -> None:
+    """Create an operator account USERNAME (full moderation rights, sees persona owners)."""
+    from tryst.app import build
+    from tryst.domain.accounts import AgeEvidence, Role
+    from tryst.storage import migrate as migrations
+
+    settings = _settings(values)
+
+    async def run() -> str:
+        tryst = build(settings)
+        try:
+            await migrations.upgrade(tryst.engine)
+            account, _ = await tryst.accounts.register(
+                username, password, AgeEvidence(confirm_adult=confirm_adult, extra={}),
+                client="cli", role=Role.OPERATOR)
+            return account.username
+        finally:
+            await tryst.engine.dispose()
+
+    try:
+        name = asyncio.run(run())
+    except TrystError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"operator account {name!r} created")

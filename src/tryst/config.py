@@ -1,0 +1,41 @@
+"""Typed settings, built once by the command line (or a test) and passed explicitly.
+Nothing reads the environment at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("tryst-data")
+    database_url: str | None = None  # default: SQLite file in data_dir
+    host: str = "127.0.0.1"
+    port: int = 8080
+    retention_days: float = 7.0
+    max_personas: int = 10
+    max_rooms_per_persona: int = 50
+    max_connections_per_account: int = 10
+    max_message_chars: int = 4000
+    max_frame_bytes: int = 16 * 1024  # above: error 'frame_too_large', connection stays open
+    hard_frame_bytes: int = 1024 * 1024  # above: the WebSocket is closed with 1009
+    message_rate: float = 5.0  # per persona, per second
+    message_burst: int = 20
+    address_rate: float = 50.0  # HTTP requests and WebSocket commands per address, per second
+    address_burst: int = 200
+    auth_rate_per_minute: float = 20.0  # sign-up and login attempts per address
+    auth_burst: int = 20
+    outbox_limit: int = 5000  # events queued for one connection before it is dropped
+    session_days: float = 30.0
+    tags_file: Path | None = None
+    secure_cookies: bool = False
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    log_level: str = "info"
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tryst.db').resolve()}"

@@ -1,0 +1,1 @@
+"""Pure domain: rules and state transitions, standard library only, no I/O."""

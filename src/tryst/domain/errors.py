@@ -1,0 +1,73 @@
+"""Domain errors. Each carries a stable, documented ``code`` that every door reports as is
+(see docs/protocol.md, "Error codes")."""
+
+from __future__ import annotations
+
+
+class TrystError(Exception):
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, *, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInput(TrystError):
+    code = "invalid"
+    status = 422
+
+
+class NotAuthenticated(TrystError):
+    code = "not_authenticated"
+    status = 401
+
+
+class Forbidden(TrystError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(TrystError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(TrystError):
+    code = "conflict"
+    status = 409
+
+
+class LimitReached(TrystError):
+    code = "limit_reached"
+    status = 409
+
+
+class RateLimited(TrystError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, details={"retry_after": round(retry_after, 3)})
+        self.retry_after = retry_after
+
+
+class AdultOptInRequired(TrystError):
+    code = "adult_opt_in_required"
+    status = 403
+
+
+class NoPersona(TrystError):
+    code = "no_persona"
+    status = 409
+
+
+class NotMember(TrystError):
+    code = "not_member"
+    status = 403
+
+
+class AgeAssuranceFailed(TrystError):
+    code = "age_assurance_failed"
+    status = 422

@@ -1,0 +1,281 @@
+"""The WebSocket door: JSON protocol v1 over Starlette's WebSocket (docs/protocol.md).
+
+One reader loop executes commands in order; one writer task drains the connection's
+outbox, coalescing whatever is pending into a single frame per pass (a JSON array when
+there is more than one message), so a busy room costs one write per connection per
+event-loop pass, not one per message."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from tryst import presenters
+from tryst.clock import Clock
+from tryst.config import Settings
+from tryst.domain import commands as c
+from tryst.domain.errors import NotAuthenticated, TrystError
+from tryst.domain.events import Event, RoomEvent, Whisper
+from tryst.protocols import wsjson
+from tryst.protocols.wsjson import messages as m
+from tryst.services.accounts import AccountService
+from tryst.services.personas import PersonaService
+from tryst.services.ratelimits import RateLimiter
+from tryst.services.rooms import RoomService
+from tryst.sessions.outbox import Outbox
+from tryst.sessions.registry import SessionRegistry
+from tryst.sessions.session import Session, StreamState
+from tryst.web.auth import origin_allowed, request_token
+
+log = logging.getLogger(__name__)
+
+FORMAT = "wsjson/1"
+MAX_BATCH = 256
+HELLO_TIMEOUT = 15.0
+
+
+def encode_event(event: Event) -> str:
+    if type(event) is RoomEvent:
+        return wsjson.encode(presenters.room_event(event))
+    assert isinstance(event, Whisper)
+    return wsjson.encode(presenters.whisper(event))
+
+
+def _error(code: str, message: str, msg_id: str | None,
+           details: dict[str, object] | None = None) -> str:
+    frame: dict[str, Any] = {"type": "error", "id": msg_id, "code": code, "message": message}
+    if details:
+        frame["details"] = details
+    return wsjson.encode(frame)
+
+
+def _ack(msg_id: str, result: dict[str, Any]) -> str:
+    return wsjson.encode({"type": "ack", "id": msg_id, "result": result})
+
+
+def _stream_state(s: StreamState) -> dict[str, Any]:
+    return {"last_seq": s.last_seq, "first_seq": s.first_seq,
+            "resumed_after": s.resumed_after, "truncated": s.truncated}
+
+
+def to_command(msg: Any) -> c.Command:
+    """Wire message -> the door-independent command."""
+    match msg:
+        case m.SwitchPersona():
+            return c.SelectPersona(msg.persona, dict(msg.resume))
+        case m.Join():
+            return c.JoinRoom(msg.room)
+        case m.Leave():
+            return c.LeaveRoom(msg.room)
+        case m.Say():
+            return c.Say(msg.room, msg.text)
+        case m.Pose():
+            return c.Pose(msg.room, msg.text)
+        case m.Ooc():
+            return c.Ooc(msg.room, msg.text)
+        case m.Whisper():
+            return c.SendWhisper(msg.room, msg.to, msg.text)
+        case m.Notice():
+            return c.PostNotice(msg.room, msg.text)
+        case m.SetTopic():
+            return c.SetTopic(msg.room, msg.topic)
+        case m.Who():
+            return c.Who(msg.room)
+        case m.History():
+            return c.History(msg.room, msg.before, msg.limit)
+        case m.ListRooms():
+            return c.ListRooms(msg.query, msg.limit, msg.offset)
+        case m.Ping():
+            return c.Ping()
+    raise TypeError(type(msg).__name__)
+
+
+def render_result(command: c.Command, result: Any) -> dict[str, Any]:
+    """The ack's ``result`` for each command (docs/protocol.md lists them)."""
+    match command:
+        case c.SelectPersona():
+            return {"persona": presenters.persona_card(result.persona),
+                    "streams": {k: _stream_state(v) for k, v in result.streams.items()}}
+        case c.JoinRoom():
+            return {"room": presenters.room(result.room),
+                    "membership": presenters.membership(result.membership),
+                    "created": result.created}
+        case c.Say() | c.Pose() | c.Ooc() | c.PostNotice():
+            return {"stream": result.stream, "seq": result.seq}
+        case c.SendWhisper():
+            return {"delivered": True, "at": result.at.isoformat()}
+        case c.SetTopic():
+            return {"room": presenters.room(result)}
+        case c.Who():
+            return {"members": [{"persona": presenters.persona_ref(e.persona),
+                                 "role": e.role.value, "online": e.online} for e in result]}
+        case c.History():
+            return {"events": [presenters.room_event(e) for e in result]}
+        case c.ListRooms():
+            return {"rooms": [presenters.room(r, n) for r, n in result]}
+    return {}
+
+
+@dataclass
+class WebSocketDoor:
+    settings: Settings
+    clock: Clock
+    accounts: AccountService
+    personas: PersonaService
+    rooms: RoomService
+    registry: SessionRegistry
+    bus: Any
+    address_limiter: RateLimiter
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        if not origin_allowed(websocket, self.settings):
+            await websocket.close(code=4003, reason="origin_not_allowed")
+            return
+        await websocket.accept()
+        outbox = Outbox(self.settings.outbox_limit)
+        writer = asyncio.create_task(self._writer(websocket, outbox))
+        session: Session | None = None
+        closing: list[tuple[int, str]] = []
+
+        def closer(code: int, reason: str) -> None:
+            if closing:
+                return
+            closing.append((code, reason))
+            outbox.close()
+            asyncio.get_running_loop().create_task(self._close(websocket, writer, code, reason))
+
+        address = websocket.client.host if websocket.client else "unknown"
+        try:
+            session = await self._hello(websocket, outbox, address, closer)
+            if session is None:
+                return
+            await self._read_loop(websocket, session)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if session is not None:
+                self.registry.unregister(session)
+            if not closing:
+                outbox.close()
+                with contextlib.suppress(Exception):
+                    await writer
+
+    async def _close(self, websocket: WebSocket, writer: asyncio.Task[None], code: int,
+                     reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer, timeout=5)
+        with contextlib.suppress(Exception):
+            if websocket.application_state is WebSocketState.CONNECTED:
+                await websocket.close(code=code, reason=reason[:120])
+
+    async def _writer(self, websocket: WebSocket, outbox: Outbox) -> None:
+        try:
+            while True:
+                batch = await outbox.take(MAX_BATCH)
+                if not batch:
+                    return
+                frames = [item if isinstance(item, str) else item.frame(FORMAT, encode_event)
+                          for item in batch]
+                await websocket.send_text(wsjson.encode_batch(frames))
+                if outbox.overflowed:
+                    return
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+
+    async def _receive(self, websocket: WebSocket) -> str | bytes | None:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        return text if text is not None else message.get("bytes")
+
+    def _decode(self, raw: str | bytes | None, address: str) -> Any:
+        if isinstance(raw, bytes):
+            raise wsjson.ProtocolError("binary_frame", "send JSON as text frames")
+        self.address_limiter.check(address)
+        return wsjson.decode_client_frame(raw or "", self.settings.max_frame_bytes)
+
+    async def _hello(self, websocket: WebSocket, outbox: Outbox, address: str,
+                     closer: Any) -> Session | None:
+        header_token = request_token(websocket)
+        while True:
+            try:
+                raw = await asyncio.wait_for(self._receive(websocket), HELLO_TIMEOUT)
+            except TimeoutError:
+                outbox.push(_error("hello_timeout", "say hello first", None))
+                closer(4000, "hello_timeout")
+                return None
+            try:
+                msg = self._decode(raw, address)
+                if not isinstance(msg, m.Hello):
+                    raise wsjson.ProtocolError("hello_required",
+                                               "the first message must be hello", id=msg.id)
+                if msg.version != wsjson.PROTOCOL_VERSION:
+                    raise wsjson.ProtocolError(
+                        "unsupported_version",
+                        f"this server speaks protocol version {wsjson.PROTOCOL_VERSION}",
+                        id=msg.id, details={"supported": [wsjson.PROTOCOL_VERSION]})
+                account, digest = await self.accounts.authenticate(
+                    msg.token or header_token or "")
+                session = Session(account=account, token_hash=digest, address=address,
+                                  bus=self.bus, rooms=self.rooms, personas=self.personas,
+                                  outbox=outbox)
+                session.set_closer(closer)
+                self.registry.register(session)
+            except wsjson.ProtocolError as exc:
+                outbox.push(_error(exc.code, exc.message, exc.id, exc.details))
+                continue
+            except NotAuthenticated as exc:
+                outbox.push(_error(exc.code, exc.message, msg.id))
+                closer(4001, "not_authenticated")
+                return None
+            except TrystError as exc:
+                outbox.push(_error(exc.code, exc.message, msg.id, exc.details))
+                closer(4029 if exc.code == "limit_reached" else 4000, exc.code)
+                return None
+            result: dict[str, Any] = {"protocol": wsjson.PROTOCOL_VERSION,
+                                      "account": presenters.account(account),
+                                      "limits": {"max_frame_bytes": self.settings.max_frame_bytes,
+                                                 "max_message_chars":
+                                                     self.settings.max_message_chars}}
+            if msg.persona is not None:
+                try:
+                    selected = await session.execute(c.SelectPersona(msg.persona,
+                                                                     dict(msg.resume)))
+                except TrystError as exc:
+                    # Authenticated but the persona is wrong: say so and keep the
+                    # connection, so the client can switch_persona to a valid one.
+                    outbox.push(_error(exc.code, exc.message, msg.id, exc.details))
+                    return session
+                result.update(render_result(c.SelectPersona(msg.persona), selected))
+            session.send_frame(_ack(msg.id, result))
+            return session
+
+    async def _read_loop(self, websocket: WebSocket, session: Session) -> None:
+        while True:
+            raw = await self._receive(websocket)
+            msg_id: str | None = None
+            try:
+                msg = self._decode(raw, session.address)
+                msg_id = msg.id
+                if isinstance(msg, m.Hello):
+                    raise wsjson.ProtocolError("already_authenticated",
+                                               "hello was already said on this connection",
+                                               id=msg_id)
+                command = to_command(msg)
+                result = await session.execute(command)
+                session.send_frame(_ack(msg.id, render_result(command, result)))
+            except wsjson.ProtocolError as exc:
+                session.send_frame(_error(exc.code, exc.message, exc.id, exc.details))
+            except TrystError as exc:
+                session.send_frame(_error(exc.code, exc.message, msg_id, exc.details))
+            except Exception:
+                log.exception("command failed")
+                session.send_frame(_error("internal_error",
+                                          "something went wrong on the server; nothing was "
+                                          "acknowledged", msg_id))

@@ -1,0 +1,32 @@
+"""Typed identifiers. Ids are random so that nothing about an account leaks through them
+(sequential persona ids would let anyone guess which personas were made together)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import NewType
+
+AccountId = NewType("AccountId", str)
+PersonaId = NewType("PersonaId", str)
+RoomId = NewType("RoomId", str)
+
+
+def _new(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def new_account_id() -> AccountId:
+    return AccountId(_new("a"))
+
+
+def new_persona_id() -> PersonaId:
+    return PersonaId(_new("p"))
+
+
+def new_room_id() -> RoomId:
+    return RoomId(_new("r"))
+
+
+def room_stream(room_id: RoomId) -> str:
+    """Name of a room's event stream: streams are what sequence numbers count in."""
+    return f"room:{room_id}"

@@ -1,0 +1,1 @@
+"""Use cases. The only layer that writes to storage and publishes, always after commit."""

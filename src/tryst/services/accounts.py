@@ -1,0 +1,184 @@
+"""Sign-up, login sessions, password changes, export and erasure of accounts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from tryst.clock import Clock
+from tryst.config import Settings
+from tryst.domain.accounts import (
+    Account,
+    AgeEvidence,
+    Role,
+    normalise_username,
+    validate_password,
+)
+from tryst.domain.errors import Conflict, InvalidInput, NotAuthenticated
+from tryst.domain.events import RoomEvent
+from tryst.ids import new_account_id
+from tryst.ports import (
+    AgeAssuranceProvider,
+    AuthSession,
+    Bus,
+    ConnectionControl,
+    PasswordHasher,
+    UnitOfWorkFactory,
+)
+from tryst.services.erasure import erase_persona, rooms_touched, streams_of
+from tryst.services.sequencer import StreamSequencer
+
+
+def token_hash(token: str) -> str:
+    """Only a hash of each session token is stored: a database leak yields no live logins."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccountService:
+    def __init__(self, *, uow: UnitOfWorkFactory, hasher: PasswordHasher,
+                 age: AgeAssuranceProvider, clock: Clock, settings: Settings, bus: Bus,
+                 sequencer: StreamSequencer, connections: ConnectionControl) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._age = age
+        self._clock = clock
+        self._settings = settings
+        self._bus = bus
+        self._seq = sequencer
+        self._connections = connections
+
+    async def register(self, username: str, password: str, evidence: AgeEvidence, *,
+                       client: str, role: Role = Role.USER) -> tuple[Account, str]:
+        """Create an account after the age-assurance step; returns it and a session token."""
+        name = normalise_username(username)
+        validate_password(password)
+        now = self._clock.now()
+        assurance = self._age.assure(evidence, now)
+        password_hash = await self._hasher.hash(password)
+        account = Account(id=new_account_id(), username=name, role=role, created_at=now,
+                          age=assurance)
+        async with self._uow() as uow:
+            if await uow.accounts.by_username(name) is not None:
+                raise Conflict("that username is taken", details={"field": "username"})
+            await uow.accounts.add(account, password_hash)
+            token = await self._open_session(uow, account, client)
+            await uow.commit()
+        return account, token
+
+    async def login(self, username: str, password: str, *, client: str) -> tuple[Account, str]:
+        try:
+            name = normalise_username(username)
+        except InvalidInput:
+            name = ""
+        async with self._uow() as uow:
+            found = await uow.accounts.by_username(name) if name else None
+            # Always verify something, so unknown usernames cost the same time.
+            ok = await self._hasher.verify(found[1] if found else "", password)
+            if found is None or not ok:
+                raise NotAuthenticated("wrong username or password")
+            token = await self._open_session(uow, found[0], client)
+            await uow.commit()
+        return found[0], token
+
+    async def _open_session(self, uow: Any, account: Account, client: str) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        await uow.sessions.add(AuthSession(
+            token_hash=token_hash(token), account_id=account.id, created_at=now,
+            expires_at=now + timedelta(days=self._settings.session_days), client=client))
+        return token
+
+    async def authenticate(self, token: str) -> tuple[Account, str]:
+        """Resolve a session token to its account; returns the account and token hash."""
+        if not token or len(token) > 256:
+            raise NotAuthenticated("log in first")
+        digest = token_hash(token)
+        async with self._uow(readonly=True) as uow:
+            session = await uow.sessions.get(digest)
+            if session is None or session.expires_at <= self._clock.now():
+                raise NotAuthenticated("your session has ended: log in again")
+            account = await uow.accounts.get(session.account_id)
+        if account is None:
+            raise NotAuthenticated("your session has ended: log in again")
+        return account, digest
+
+    async def logout(self, account: Account, digest: str) -> None:
+        async with self._uow() as uow:
+            await uow.sessions.revoke(digest)
+            await uow.commit()
+        self._connections.close_account(account.id, keep_token_hash=None, reason="logged out",
+                                        only_token_hash=digest)
+
+    async def change_password(self, account: Account, digest: str, current: str,
+                              new: str) -> int:
+        """Change the password and end every other session; returns how many ended."""
+        validate_password(new)
+        async with self._uow() as uow:
+            stored = await uow.accounts.password_hash(account.id)
+            if not await self._hasher.verify(stored, current):
+                raise NotAuthenticated("the current password is wrong")
+            await uow.accounts.set_password(account.id, await self._hasher.hash(new))
+            ended = await uow.sessions.revoke_all_except(account.id, keep=digest)
+            await uow.commit()
+        self._connections.close_account(account.id, keep_token_hash=digest,
+                                        reason="password changed")
+        return ended
+
+    async def delete_account(self, account: Account, password: str) -> None:
+        """Erase the account: personas and profile go; in invite-only rooms what they wrote
+        is deleted, elsewhere it becomes "[deleted]"; then every session ends."""
+        async with self._uow(readonly=True) as uow:
+            stored = await uow.accounts.password_hash(account.id)
+            personas = await uow.personas.for_account(account.id)
+            touched = {p.id: await rooms_touched(uow, p.id) for p in personas}
+        if not await self._hasher.verify(stored, password):
+            raise NotAuthenticated("the password is wrong")
+        self._connections.close_account(account.id, keep_token_hash=None,
+                                        reason="account deleted")
+        all_rooms = sorted({r for rooms in touched.values() for r in rooms})
+        published: list[RoomEvent] = []
+        async with self._seq.hold(streams_of(all_rooms)):
+            async with self._uow() as uow:
+                now = self._clock.now()
+                for persona in personas:
+                    published += await erase_persona(uow, persona.id, now, touched[persona.id])
+                await uow.sessions.revoke_all_except(account.id, keep=None)
+                await uow.accounts.delete(account.id)
+                await uow.commit()
+            for event in published:
+                self._bus.publish(event)
+
+    async def export(self, account: Account) -> dict[str, object]:
+        """Everything stored about the account, as JSON-ready data."""
+        async with self._uow(readonly=True) as uow:
+            personas = await uow.personas.for_account(account.id)
+            sessions = await uow.sessions.for_account(account.id)
+            memberships = {p.id: await uow.rooms.rooms_of(p.id) for p in personas}
+            authored = await uow.events.authored_by([p.id for p in personas])
+        return {
+            "format": "tryst-account-export/1",
+            "exported_at": self._clock.now().isoformat(),
+            "account": {
+                "id": account.id, "username": account.username, "role": account.role.value,
+                "created_at": account.created_at.isoformat(),
+                "age_assurance": {"result": account.age.result, "method": account.age.method,
+                                  "attested_at": account.age.attested_at.isoformat()},
+            },
+            "sessions": [{"client": s.client, "created_at": s.created_at.isoformat(),
+                          "expires_at": s.expires_at.isoformat()} for s in sessions],
+            "personas": [{
+                "id": p.id, "name": p.name, "age": p.age, "pronouns": p.pronouns,
+                "short_description": p.short_description, "profile": p.profile,
+                "interests": {k: v.value for k, v in p.interests.items()},
+                "hard_limits": list(p.hard_limits), "adult_content": p.adult_content,
+                "created_at": p.created_at.isoformat(),
+                "rooms": [{"room_id": m.room_id, "role": m.role.value,
+                           "joined_at": m.joined_at.isoformat()} for m in memberships[p.id]],
+            } for p in personas],
+            "room_messages": [{
+                "room_id": e.room_id, "seq": e.seq, "at": e.at.isoformat(),
+                "kind": e.kind.value, "persona_id": e.persona_id, "text": e.text,
+            } for e in authored],
+        }

@@ -1,0 +1,363 @@
+"""Rooms: creating, joining, talking, history and resume, roles and invitations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from tryst.clock import Clock
+from tryst.config import Settings
+from tryst.domain.errors import (
+    Conflict,
+    InvalidInput,
+    LimitReached,
+    NotFound,
+    NotMember,
+)
+from tryst.domain.events import RoomEvent, Whisper
+from tryst.domain.personas import Persona, name_key
+from tryst.domain.rooms import (
+    SPOKEN_KINDS,
+    EventKind,
+    Membership,
+    Rating,
+    Room,
+    RoomRole,
+    Visibility,
+    check_can_enter,
+    check_can_moderate,
+    check_can_set_role,
+    validate_description,
+    validate_message,
+    validate_room_name,
+    validate_topic,
+)
+from tryst.ids import PersonaId, RoomId, new_room_id, room_stream
+from tryst.ports import Bus, Presence, UnitOfWork, UnitOfWorkFactory
+from tryst.services.actor import Actor
+from tryst.services.ratelimits import RateLimiter
+from tryst.services.sequencer import StreamSequencer
+
+HISTORY_PAGE_MAX = 200
+OWNER_FIELDS = frozenset({"name", "description", "visibility", "rating"})
+
+
+def _enum(cls: Any, value: Any, field: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise InvalidInput(f"{field} must be one of: {allowed}", details={"field": field}) \
+            from None
+
+
+class RoomService:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
+                 sequencer: StreamSequencer, presence: Presence,
+                 message_limiter: RateLimiter) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._settings = settings
+        self._bus = bus
+        self._seq = sequencer
+        self._presence = presence
+        self._limiter = message_limiter
+
+    # ------------------------------------------------------------ helpers
+
+    async def _append(self, uow: UnitOfWork, room_id: RoomId, kind: EventKind,
+                      persona: Persona | None, text: str = "",
+                      data: dict[str, object] | None = None) -> RoomEvent:
+        seq = await uow.rooms.next_seq(room_id)
+        event = RoomEvent(room_id=room_id, seq=seq, at=self._clock.now(), kind=kind,
+                          persona_id=persona.id if persona else None,
+                          persona_name=persona.name if persona else None,
+                          text=text, data=data or {})
+        await uow.events.append(event)
+        return event
+
+    async def _room_for(self, uow: UnitOfWork, room_id: str, actor: Actor) -> Room:
+        """The room, if this persona may know it exists: invite-only rooms are invisible
+        to personas that are neither members nor invited (staff see everything)."""
+        room = await uow.rooms.get(RoomId(room_id))
+        if room is None:
+            raise NotFound("no such room")
+        if room.visibility is Visibility.INVITE_ONLY and not actor.account.role.is_staff:
+            member = await uow.rooms.membership(room.id, actor.persona.id)
+            if member is None and not await uow.rooms.is_invited(room.id, actor.persona.id):
+                raise NotFound("no such room")
+        return room
+
+    async def _member(self, uow: UnitOfWork, room: Room, persona_id: PersonaId) -> Membership:
+        member = await uow.rooms.membership(room.id, persona_id)
+        if member is None:
+            raise NotMember("join the room first")
+        return member
+
+    # ------------------------------------------------------------ rooms
+
+    async def create(self, actor: Actor, *, name: str, topic: str = "", description: str = "",
+                     visibility: str = "public", rating: str = "general") -> Room:
+        vis = _enum(Visibility, visibility, "visibility")
+        rat = _enum(Rating, rating, "rating")
+        room = Room(id=new_room_id(), name=validate_room_name(name), topic=validate_topic(topic),
+                    description=validate_description(description), visibility=vis, rating=rat,
+                    created_at=self._clock.now(), last_seq=0)
+        check_can_enter(room, adult_opt_in=actor.persona.adult_content, invited=True)
+        async with self._seq.hold([room_stream(room.id)]):
+            async with self._uow() as uow:
+                if await uow.rooms.name_taken(name_key(room.name)):
+                    raise Conflict("a room with that name exists", details={"field": "name"})
+                await self._check_room_limit(uow, actor.persona.id)
+                await uow.rooms.add(room, name_key(room.name))
+                await uow.rooms.add_member(Membership(room.id, actor.persona.id, RoomRole.OWNER,
+                                                      self._clock.now()))
+                event = await self._append(uow, room.id, EventKind.JOIN, actor.persona)
+                await uow.commit()
+            self._bus.publish(event)
+        return replace(room, last_seq=event.seq)
+
+    async def _check_room_limit(self, uow: UnitOfWork, persona_id: PersonaId) -> None:
+        limit = self._settings.max_rooms_per_persona
+        if await uow.rooms.count_rooms_of(persona_id) >= limit:
+            raise LimitReached(f"a persona can be in at most {limit} rooms: leave one first",
+                               details={"limit": limit})
+
+    async def get(self, actor: Actor, room_id: str) -> Room:
+        async with self._uow(readonly=True) as uow:
+            return await self._room_for(uow, room_id, actor)
+
+    async def list_public(self, query: str | None, limit: int = 50,
+                          offset: int = 0) -> list[tuple[Room, int]]:
+        limit = max(1, min(limit, 200))
+        async with self._uow(readonly=True) as uow:
+            rooms = await uow.rooms.list_public(query, limit, max(0, offset))
+            counts = await uow.rooms.member_counts([r.id for r in rooms])
+        return [(r, counts.get(r.id, 0)) for r in rooms]
+
+    async def update(self, actor: Actor, room_id: str, changes: Mapping[str, Any]) -> Room:
+        unknown = set(changes) - OWNER_FIELDS - {"topic"}
+        if unknown:
+            raise InvalidInput("unknown room fields", details={"fields": sorted(unknown)})
+        async with self._seq.hold([room_stream(RoomId(room_id))]):
+            async with self._uow() as uow:
+                room = await self._room_for(uow, room_id, actor)
+                member = await uow.rooms.membership(room.id, actor.persona.id)
+                role = member.role if member else None
+                staff = actor.account.role.is_staff
+                if set(changes) & OWNER_FIELDS:
+                    check_can_set_role(role, staff=staff)
+                else:
+                    check_can_moderate(role, staff=staff)
+                updated = replace(
+                    room,
+                    name=validate_room_name(changes["name"]) if "name" in changes else room.name,
+                    topic=validate_topic(changes["topic"]) if "topic" in changes else room.topic,
+                    description=validate_description(changes["description"])
+                    if "description" in changes else room.description,
+                    visibility=_enum(Visibility, changes["visibility"], "visibility")
+                    if "visibility" in changes else room.visibility,
+                    rating=_enum(Rating, changes["rating"], "rating")
+                    if "rating" in changes else room.rating,
+                )
+                key = name_key(updated.name)
+                if await uow.rooms.name_taken(key, except_id=room.id):
+                    raise Conflict("a room with that name exists", details={"field": "name"})
+                await uow.rooms.update(updated, key)
+                events = []
+                if updated.topic != room.topic:
+                    events.append(await self._append(uow, room.id, EventKind.TOPIC,
+                                                     actor.persona, updated.topic))
+                changed = sorted(f for f in OWNER_FIELDS
+                                 if getattr(updated, f) != getattr(room, f))
+                if changed:
+                    events.append(await self._append(
+                        uow, room.id, EventKind.SYSTEM, actor.persona,
+                        "room settings changed: " + ", ".join(changed),
+                        {f: str(getattr(updated, f)) for f in changed}))
+                await uow.commit()
+            for event in events:
+                self._bus.publish(event)
+        return replace(updated, last_seq=events[-1].seq if events else room.last_seq)
+
+    # ------------------------------------------------------------ membership
+
+    async def join(self, actor: Actor, room_id: str) -> tuple[Room, Membership, bool]:
+        """Join (idempotent). Returns the room, the membership and whether it is new."""
+        async with self._seq.hold([room_stream(RoomId(room_id))]):
+            async with self._uow() as uow:
+                room = await self._room_for(uow, room_id, actor)
+                existing = await uow.rooms.membership(room.id, actor.persona.id)
+                if existing is not None:
+                    return room, existing, False
+                invited = await uow.rooms.is_invited(room.id, actor.persona.id)
+                check_can_enter(room, adult_opt_in=actor.persona.adult_content,
+                                invited=invited or actor.account.role.is_staff)
+                await self._check_room_limit(uow, actor.persona.id)
+                member = Membership(room.id, actor.persona.id, RoomRole.MEMBER,
+                                    self._clock.now())
+                await uow.rooms.add_member(member)
+                event = await self._append(uow, room.id, EventKind.JOIN, actor.persona)
+                await uow.commit()
+            self._bus.publish(event)
+        return replace(room, last_seq=event.seq), member, True
+
+    async def leave(self, actor: Actor, room_id: str) -> None:
+        await self._remove(actor, room_id, actor.persona.id, reason="left")
+
+    async def kick(self, actor: Actor, room_id: str, target_id: str) -> None:
+        await self._remove(actor, room_id, PersonaId(target_id), reason="kicked")
+
+    async def _remove(self, actor: Actor, room_id: str, target: PersonaId, reason: str) -> None:
+        async with self._seq.hold([room_stream(RoomId(room_id))]):
+            async with self._uow() as uow:
+                room = await self._room_for(uow, room_id, actor)
+                if reason == "kicked":
+                    mine = await uow.rooms.membership(room.id, actor.persona.id)
+                    check_can_moderate(mine.role if mine else None,
+                                       staff=actor.account.role.is_staff)
+                    if target == actor.persona.id:
+                        raise InvalidInput("use leave to leave a room")
+                member = await uow.rooms.membership(room.id, target)
+                if member is None:
+                    raise NotMember("not a member of this room")
+                persona = await uow.personas.get(target)
+                await uow.rooms.remove_member(room.id, target)
+                event = await self._append(uow, room.id, EventKind.LEAVE, persona,
+                                           data={"reason": reason})
+                await uow.commit()
+            self._bus.publish(event)
+
+    async def memberships(self, persona_id: PersonaId) -> list[Membership]:
+        async with self._uow(readonly=True) as uow:
+            return await uow.rooms.rooms_of(persona_id)
+
+    async def invite(self, actor: Actor, room_id: str, target_id: str) -> Persona:
+        async with self._uow() as uow:
+            room = await self._room_for(uow, room_id, actor)
+            mine = await self._member(uow, room, actor.persona.id)
+            check_can_moderate(mine.role, staff=actor.account.role.is_staff)
+            target = await uow.personas.get(PersonaId(target_id))
+            if target is None:
+                raise NotFound("no such persona")
+            await uow.rooms.add_invite(room.id, target.id, self._clock.now())
+            await uow.commit()
+        return target
+
+    async def set_role(self, actor: Actor, room_id: str, target_id: str, role: str) -> None:
+        new_role = _enum(RoomRole, role, "role")
+        async with self._seq.hold([room_stream(RoomId(room_id))]):
+            async with self._uow() as uow:
+                room = await self._room_for(uow, room_id, actor)
+                mine = await uow.rooms.membership(room.id, actor.persona.id)
+                check_can_set_role(mine.role if mine else None,
+                                   staff=actor.account.role.is_staff)
+                target = await self._member(uow, room, PersonaId(target_id))
+                await uow.rooms.set_role(room.id, target.persona_id, new_role)
+                persona = await uow.personas.get(target.persona_id)
+                event = await self._append(
+                    uow, room.id, EventKind.SYSTEM, actor.persona,
+                    f"{persona.name if persona else 'someone'} is now {new_role.value}",
+                    {"persona_id": target.persona_id, "role": new_role.value})
+                await uow.commit()
+            self._bus.publish(event)
+
+    # ------------------------------------------------------------ talking
+
+    async def post(self, actor: Actor, room_id: str, kind: EventKind, text: str) -> RoomEvent:
+        """Say, pose or OOC in a room: validated, rate limited, stored, then published."""
+        if kind not in SPOKEN_KINDS:
+            raise InvalidInput("only say, pose and ooc can be posted")
+        clean = validate_message(text, self._settings.max_message_chars)
+        self._limiter.check(actor.persona.id)
+        return await self._write_spoken(actor, room_id, kind, clean, moderator_only=False)
+
+    async def notice(self, actor: Actor, room_id: str, text: str) -> RoomEvent:
+        """A system notice from a room's owner or moderator."""
+        clean = validate_message(text, self._settings.max_message_chars)
+        self._limiter.check(actor.persona.id)
+        return await self._write_spoken(actor, room_id, EventKind.SYSTEM, clean,
+                                        moderator_only=True)
+
+    async def _write_spoken(self, actor: Actor, room_id: str, kind: EventKind, text: str, *,
+                            moderator_only: bool) -> RoomEvent:
+        async with self._seq.hold([room_stream(RoomId(room_id))]):
+            async with self._uow() as uow:
+                room = await self._room_for(uow, room_id, actor)
+                member = await self._member(uow, room, actor.persona.id)
+                if moderator_only:
+                    check_can_moderate(member.role, staff=actor.account.role.is_staff)
+                # Read the persona inside the transaction: a rename or deletion made on
+                # another connection must not be overtaken by a stale name.
+                persona = await uow.personas.get(actor.persona.id)
+                if persona is None:
+                    raise NotFound("this persona no longer exists")
+                event = await self._append(uow, room.id, kind, persona, text)
+                await uow.commit()
+            self._bus.publish(event)
+        return event
+
+    async def whisper(self, actor: Actor, room_id: str, to_id: str, text: str) -> Whisper:
+        """A private line to one persona present in the room. Not stored; nobody else in
+        the room sees it or learns that it was sent."""
+        clean = validate_message(text, self._settings.max_message_chars)
+        self._limiter.check(actor.persona.id)
+        async with self._uow(readonly=True) as uow:
+            room = await self._room_for(uow, room_id, actor)
+            await self._member(uow, room, actor.persona.id)
+            target = await uow.personas.get(PersonaId(to_id))
+            present = target is not None and await uow.rooms.membership(
+                room.id, target.id) is not None and target.id in self._presence.online([target.id])
+        if target is None or not present:
+            raise NotFound("that persona is not present in this room")
+        if target.id == actor.persona.id:
+            raise InvalidInput("you cannot whisper to yourself")
+        whisper = Whisper(room_id=room.id, at=self._clock.now(), from_id=actor.persona.id,
+                          from_name=actor.persona.name, to_id=target.id, to_name=target.name,
+                          text=clean)
+        self._bus.publish(whisper)
+        return whisper
+
+    # ------------------------------------------------------------ reading
+
+    async def who(self, actor: Actor, room_id: str) -> list[tuple[Persona, RoomRole, bool]]:
+        async with self._uow(readonly=True) as uow:
+            room = await self._room_for(uow, room_id, actor)
+            await self._member(uow, room, actor.persona.id)
+            members = await uow.rooms.members(room.id)
+            personas = await uow.personas.many(m.persona_id for m in members)
+        online = self._presence.online(personas)
+        return [(personas[m.persona_id], m.role, m.persona_id in online)
+                for m in members if m.persona_id in personas]
+
+    async def history(self, actor: Actor, room_id: str, before: int | None,
+                      limit: int) -> list[RoomEvent]:
+        """A page of the room's retained history, oldest first, ending before ``before``."""
+        limit = max(1, min(limit, HISTORY_PAGE_MAX))
+        async with self._uow(readonly=True) as uow:
+            room = await self._room_for(uow, room_id, actor)
+            await self._member(uow, room, actor.persona.id)
+            return await uow.events.before(room.id, before, limit)
+
+    async def catch_up(self, persona_id: PersonaId, room_id: RoomId, after: int,
+                       limit: int) -> tuple[list[RoomEvent], int | None, int]:
+        """For a member resuming: up to ``limit`` events after ``after``, the oldest
+        retained seq (None if nothing is retained) and the room's latest seq."""
+        async with self._uow(readonly=True) as uow:
+            if await uow.rooms.membership(room_id, persona_id) is None:
+                raise NotMember("not a member of this room")
+            room = await uow.rooms.get(room_id)
+            if room is None:
+                raise NotFound("no such room")
+            first = await uow.events.first_seq(room_id)
+            return await uow.events.after(room_id, after, limit), first, room.last_seq
+
+    async def purge_expired(self) -> int:
+        """Delete room events older than the retention period; returns how many."""
+        cutoff = self._clock.now() - timedelta(days=self._settings.retention_days)
+        async with self._uow() as uow:
+            count = await uow.events.purge_older_than(cutoff)
+            await uow.commit()
+        return count

@@ -1,0 +1,95 @@
+"""All live sessions of this node: connection limits, presence, membership-driven
+subscriptions, and closing connections whose login sessions were revoked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tryst.domain.errors import LimitReached
+from tryst.domain.events import RoomEvent
+from tryst.domain.rooms import EventKind
+from tryst.ids import AccountId, PersonaId
+from tryst.ports import Delivery
+from tryst.sessions.session import Session
+
+
+class SessionRegistry:
+    def __init__(self, max_connections_per_account: int) -> None:
+        self._max = max_connections_per_account
+        self._by_account: dict[AccountId, set[Session]] = {}
+        self._by_persona: dict[PersonaId, set[Session]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self._by_account.values())
+
+    def register(self, session: Session) -> None:
+        sessions = self._by_account.setdefault(session.account.id, set())
+        if len(sessions) >= self._max:
+            if not sessions:
+                del self._by_account[session.account.id]
+            raise LimitReached(
+                f"an account can have at most {self._max} connections open at once",
+                details={"limit": self._max})
+        sessions.add(session)
+        session.on_persona_change = self._persona_changed
+
+    def unregister(self, session: Session) -> None:
+        sessions = self._by_account.get(session.account.id)
+        if sessions is not None:
+            sessions.discard(session)
+            if not sessions:
+                del self._by_account[session.account.id]
+        if session.persona is not None:
+            self._persona_changed(session, session.persona.id, None)
+        session.detach_all()
+
+    def _persona_changed(self, session: Session, old: PersonaId | None,
+                         new: PersonaId | None) -> None:
+        if old is not None:
+            group = self._by_persona.get(old)
+            if group is not None:
+                group.discard(session)
+                if not group:
+                    del self._by_persona[old]
+        if new is not None:
+            self._by_persona.setdefault(new, set()).add(session)
+
+    # ------------------------------------------------------------ Presence port
+
+    def online(self, persona_ids: Iterable[PersonaId]) -> set[PersonaId]:
+        return {p for p in persona_ids if p in self._by_persona}
+
+    # ------------------------------------------------------------ ConnectionControl port
+
+    def close_account(self, account_id: AccountId, *, keep_token_hash: str | None,
+                      reason: str, only_token_hash: str | None = None) -> int:
+        closed = 0
+        for session in list(self._by_account.get(account_id, ())):
+            if keep_token_hash is not None and session.token_hash == keep_token_hash:
+                continue
+            if only_token_hash is not None and session.token_hash != only_token_hash:
+                continue
+            session.close(4001, reason)
+            closed += 1
+        return closed
+
+    def close_all(self, code: int, reason: str) -> None:
+        for sessions in list(self._by_account.values()):
+            for session in list(sessions):
+                session.close(code, reason)
+
+    # ------------------------------------------------------------ bus observer
+
+    def observe(self, delivery: Delivery) -> None:
+        """Keep every connection of a persona subscribed to exactly the rooms it belongs
+        to, whichever connection (or moderator) changed the membership."""
+        event = delivery.event
+        if type(event) is not RoomEvent or event.persona_id is None:
+            return
+        if event.kind is EventKind.JOIN:
+            for session in self._by_persona.get(event.persona_id, ()):
+                session.follow(event.room_id, after=event.seq - 1)
+        elif event.kind is EventKind.LEAVE:
+            for session in list(self._by_persona.get(event.persona_id, ())):
+                session.deliver(delivery)  # they see their own leave, then nothing more
+                session.unfollow(event.room_id)

@@ -1,0 +1,290 @@
+"""One live connection: its account, current persona, stream cursors and outbox.
+
+Delivery guarantee: for every stream the connection is subscribed to, events reach the
+outbox exactly once and in sequence order. A cursor per stream records the last seq
+queued; anything at or below it is a duplicate and dropped; anything beyond the next
+expected seq means something was missed and is read back from the database first."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tryst.domain import commands as c
+from tryst.domain.accounts import Account
+from tryst.domain.errors import InvalidInput, NoPersona, TrystError
+from tryst.domain.events import RoomEvent, Whisper
+from tryst.domain.personas import Persona
+from tryst.domain.rooms import EventKind, Membership, Room, RoomRole
+from tryst.ids import PersonaId, RoomId, room_stream
+from tryst.ports import Bus, Delivery
+from tryst.services.actor import Actor
+from tryst.services.personas import PersonaService
+from tryst.services.rooms import RoomService
+from tryst.sessions.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_PAGE = 500
+NO_LATER = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    """Where a stream stands for this connection after selecting a persona."""
+
+    last_seq: int  # the newest seq in the stream
+    first_seq: int | None  # the oldest retained seq, None if nothing is retained
+    resumed_after: int | None  # the client's cursor, if it asked to resume
+    truncated: bool  # the client missed events older than retention: they are gone
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    persona: Persona
+    streams: dict[str, StreamState]
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    room: Room
+    membership: Membership
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WhoEntry:
+    persona: Persona
+    role: RoomRole
+    online: bool
+
+
+Closer = Callable[[int, str], None]
+
+
+class Session:
+    def __init__(self, *, account: Account, token_hash: str, address: str, bus: Bus,
+                 rooms: RoomService, personas: PersonaService, outbox: Outbox) -> None:
+        self.account = account
+        self.token_hash = token_hash
+        self.address = address
+        self.persona: Persona | None = None
+        self.outbox = outbox
+        self._bus = bus
+        self._rooms = rooms
+        self._personas = personas
+        self._cursors: dict[str, int] = {}
+        self._pending: dict[str, list[Delivery]] = {}  # streams being caught up
+        self._closer: Closer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.on_persona_change: Callable[[Session, PersonaId | None, PersonaId | None],
+                                         None] | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def set_closer(self, closer: Closer) -> None:
+        self._closer = closer
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask the door to close the connection (idempotent)."""
+        if self._closer is not None:
+            closer, self._closer = self._closer, None
+            closer(code, reason)
+
+    def detach_all(self) -> None:
+        for stream in list(self._cursors) + list(self._pending):
+            self._bus.unsubscribe(stream, self)
+        self._cursors.clear()
+        self._pending.clear()
+        for task in self._tasks:
+            task.cancel()
+        self.outbox.close()
+
+    @property
+    def streams(self) -> set[str]:
+        return set(self._cursors) | set(self._pending)
+
+    # ------------------------------------------------------------ delivery
+
+    def deliver(self, delivery: Delivery) -> None:
+        event = delivery.event
+        if type(event) is RoomEvent:
+            stream = delivery.stream
+            pending = self._pending.get(stream)
+            if pending is not None:
+                pending.append(delivery)
+                return
+            cursor = self._cursors.get(stream)
+            if cursor is None or event.seq <= cursor:
+                return
+            if event.seq != cursor + 1:
+                self._fill_gap(stream, event.room_id, delivery)
+                return
+            self._cursors[stream] = event.seq
+            self._push(delivery)
+        elif type(event) is Whisper:
+            persona = self.persona
+            if persona is not None and persona.id in (event.to_id, event.from_id):
+                self._push(delivery)
+
+    def _push(self, item: Delivery | str) -> None:
+        if not self.outbox.push(item):
+            self.close(4008, "slow_consumer")
+
+    def send_frame(self, frame: str) -> None:
+        """Queue a frame the door has encoded (acks, errors, notices)."""
+        self._push(frame)
+
+    def follow(self, room_id: RoomId, after: int) -> None:
+        """Subscribe live to a room this persona just joined, starting after ``after``."""
+        stream = room_stream(room_id)
+        if stream in self._cursors or stream in self._pending:
+            return
+        self._cursors[stream] = after
+        self._bus.subscribe(stream, self)
+
+    def unfollow(self, room_id: RoomId) -> None:
+        stream = room_stream(room_id)
+        self._bus.unsubscribe(stream, self)
+        self._cursors.pop(stream, None)
+        self._pending.pop(stream, None)
+
+    def _fill_gap(self, stream: str, room_id: RoomId, first_live: Delivery) -> None:
+        self._pending[stream] = [first_live]
+        task = asyncio.get_running_loop().create_task(self._catch_up(stream, room_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _catch_up(self, stream: str, room_id: RoomId) -> None:
+        """Read from the database what this connection missed, then release what arrived
+        live in the meantime. Never raises into the caller: a failure closes the
+        connection, and the client resumes from what it has."""
+        assert self.persona is not None
+        try:
+            cursor = self._cursors.get(stream, 0)
+            while True:
+                events, _first, _last = await self._rooms.catch_up(
+                    self.persona.id, room_id, cursor, CATCH_UP_PAGE)
+                for event in events:
+                    if event.seq > cursor:
+                        cursor = event.seq
+                        self._push(Delivery(event))
+                if len(events) < CATCH_UP_PAGE:
+                    break
+                await self.outbox.wait_below(CATCH_UP_PAGE)
+            self._release(stream, cursor)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("catch-up failed for %s", stream)
+            self.close(1011, "internal_error")
+
+    def _release(self, stream: str, cursor: int) -> None:
+        pending = self._pending.pop(stream, [])
+        self._cursors[stream] = cursor
+        for delivery in pending:
+            self.deliver(delivery)
+
+    # ------------------------------------------------------------ commands
+
+    def actor(self) -> Actor:
+        if self.persona is None:
+            raise NoPersona("choose a persona first (hello with a persona, or switch_persona)")
+        return Actor(self.account, self.persona)
+
+    async def execute(self, command: c.Command) -> object:
+        """Run one command for this connection and return its typed result."""
+        match command:
+            case c.Ping():
+                return None
+            case c.SelectPersona(persona_id=pid, resume=resume):
+                return await self._select(pid, resume)
+            case c.ListRooms(query=q, limit=limit, offset=offset):
+                return await self._rooms.list_public(q, limit, offset)
+        actor = self.actor()
+        match command:
+            case c.JoinRoom(room_id=rid):
+                room, member, created = await self._rooms.join(actor, rid)
+                return Joined(room, member, created)
+            case c.LeaveRoom(room_id=rid):
+                await self._rooms.leave(actor, rid)
+                return None
+            case c.Say(room_id=rid, text=text):
+                return await self._rooms.post(actor, rid, EventKind.SAY, text)
+            case c.Pose(room_id=rid, text=text):
+                return await self._rooms.post(actor, rid, EventKind.POSE, text)
+            case c.Ooc(room_id=rid, text=text):
+                return await self._rooms.post(actor, rid, EventKind.OOC, text)
+            case c.PostNotice(room_id=rid, text=text):
+                return await self._rooms.notice(actor, rid, text)
+            case c.SendWhisper(room_id=rid, to_persona_id=to, text=text):
+                return await self._rooms.whisper(actor, rid, to, text)
+            case c.SetTopic(room_id=rid, topic=topic):
+                return await self._rooms.update(actor, rid, {"topic": topic})
+            case c.Who(room_id=rid):
+                return [WhoEntry(p, role, online)
+                        for p, role, online in await self._rooms.who(actor, rid)]
+            case c.History(room_id=rid, before=before, limit=limit):
+                return await self._rooms.history(actor, rid, before, limit)
+        raise InvalidInput(f"unsupported command {type(command).__name__}")
+
+    async def _select(self, persona_id: str, resume: dict[str, int] | object) -> Selected:
+        persona = await self._personas.owned(self.account, persona_id)
+        assert isinstance(resume, dict)
+        for stream, seq in resume.items():
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+                raise InvalidInput("resume positions must be whole numbers, 0 or more",
+                                   details={"stream": stream})
+        previous = self.persona.id if self.persona else None
+        for stream in list(self._cursors) + list(self._pending):
+            self._bus.unsubscribe(stream, self)
+        self._cursors.clear()
+        self._pending.clear()
+        self.persona = persona
+        if self.on_persona_change is not None:
+            self.on_persona_change(self, previous, persona.id)
+        states: dict[str, StreamState] = {}
+        for membership in await self._rooms.memberships(persona.id):
+            stream = room_stream(membership.room_id)
+            states[stream] = await self._attach(membership.room_id, resume.get(stream))
+        return Selected(persona, states)
+
+    async def _attach(self, room_id: RoomId, resume_after: int | None) -> StreamState:
+        """Subscribe first, then read: whatever is published while we read is buffered
+        and released afterwards, de-duplicated by the cursor."""
+        assert self.persona is not None
+        stream = room_stream(room_id)
+        self._pending[stream] = []
+        self._bus.subscribe(stream, self)
+        try:
+            if resume_after is None:
+                _, first, last = await self._rooms.catch_up(self.persona.id, room_id,
+                                                            NO_LATER, 1)
+                self._release(stream, last)
+                return StreamState(last, first, None, False)
+            cursor = resume_after
+            truncated = False
+            events, first, last = await self._rooms.catch_up(self.persona.id, room_id,
+                                                             cursor, CATCH_UP_PAGE)
+            if cursor > last:
+                cursor = last  # a cursor from the future: start from now
+            elif (first is not None and cursor < first - 1) or (first is None and cursor < last):
+                truncated = True
+            while True:
+                for event in events:
+                    if event.seq > cursor:
+                        cursor = event.seq
+                        self._push(Delivery(event))
+                if len(events) < CATCH_UP_PAGE:
+                    break
+                await self.outbox.wait_below(CATCH_UP_PAGE)
+                events, first, last = await self._rooms.catch_up(self.persona.id, room_id,
+                                                                 cursor, CATCH_UP_PAGE)
+            self._release(stream, cursor)
+            return StreamState(last, first, resume_after, truncated)
+        except TrystError:
+            self._pending.pop(stream, None)
+            self._bus.unsubscribe(stream, self)
+            raise

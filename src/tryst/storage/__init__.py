@@ -1,0 +1,1 @@
+"""SQL storage: all SQL lives here. SQLite by default, PostgreSQL for larger sites."""

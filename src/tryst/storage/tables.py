@@ -1,0 +1,135 @@
+"""Table definitions (SQLAlchemy Core). The schema itself is created by Alembic migrations;
+keep migrations/versions in step with this file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without zone (SQLite has none) and always hands back aware datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("age_result", String(16), nullable=False),
+    Column("age_method", String(64), nullable=False),
+    Column("age_attested_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+auth_sessions = Table(
+    "auth_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("client", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+personas = Table(
+    "personas", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(128), nullable=False, unique=True),
+    Column("age", Integer, nullable=False),
+    Column("short_description", String(400), nullable=False),
+    Column("profile", Text, nullable=False),
+    Column("pronouns", String(80), nullable=False),
+    Column("interests", JSON, nullable=False),
+    Column("hard_limits", JSON, nullable=False),
+    Column("adult_content", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+rooms = Table(
+    "rooms", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(96), nullable=False),
+    Column("name_key", String(192), nullable=False, unique=True),
+    Column("topic", String(600), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("visibility", String(16), nullable=False, index=True),
+    Column("rating", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seq", Integer, nullable=False),
+)
+
+room_members = Table(
+    "room_members", metadata,
+    Column("room_id", String(32), ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("persona_id", String(32), ForeignKey("personas.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+    Column("role", String(16), nullable=False),
+    Column("joined_at", UTCDateTime(), nullable=False),
+)
+
+room_invites = Table(
+    "room_invites", metadata,
+    Column("room_id", String(32), ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("persona_id", String(32), ForeignKey("personas.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# No foreign key on persona_id: a deleted persona's public messages stay as "[deleted]".
+room_events = Table(
+    "room_events", metadata,
+    Column("room_id", String(32), ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("persona_id", String(32), nullable=True),
+    Column("persona_name", String(64), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_room_events_at", "at"),
+    Index("ix_room_events_persona_id", "persona_id"),
+)

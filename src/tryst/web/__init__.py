@@ -1,0 +1,1 @@
+"""HTTP: the JSON API, its OpenAPI documentation, and the static client."""

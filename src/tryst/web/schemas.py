@@ -1,0 +1,107 @@
+"""Request bodies of the HTTP API. Unknown fields are refused."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+Level = Literal["fave", "yes", "maybe", "no"]
+Short = Annotated[StrictStr, Field(max_length=200)]
+Password = Annotated[StrictStr, Field(max_length=4096)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(_In):
+    username: Annotated[StrictStr, Field(max_length=64)]
+    password: Password
+    confirm_adult: StrictBool = Field(
+        description="The person confirms they are 18 or older (self-attestation provider).")
+    age_evidence: dict[Short, Annotated[StrictStr, Field(max_length=4096)]] = Field(
+        default_factory=dict, max_length=20,
+        description="Extra fields for a stronger age-assurance provider, if configured.")
+    session: Literal["token", "cookie"] = Field(
+        "token", description="'token': a bearer token in the response body (API clients). "
+        "'cookie': an HttpOnly cookie and no token in the body (browsers).")
+
+
+class LoginIn(_In):
+    username: Annotated[StrictStr, Field(max_length=64)]
+    password: Password
+    session: Literal["token", "cookie"] = "token"
+
+
+class PasswordChangeIn(_In):
+    current_password: Password
+    new_password: Password
+
+
+class DeleteAccountIn(_In):
+    password: Password
+    confirm: Literal["delete my account"] = Field(
+        description="Type exactly 'delete my account': erasure cannot be undone.")
+
+
+class PersonaIn(_In):
+    name: Annotated[StrictStr, Field(max_length=200)]
+    age: StrictInt
+    short_description: Annotated[StrictStr, Field(max_length=2000)] = ""
+    profile: Annotated[StrictStr, Field(max_length=100_000)] = ""
+    pronouns: Annotated[StrictStr, Field(max_length=200)] = ""
+    interests: dict[Annotated[StrictStr, Field(max_length=64)], Level] = Field(
+        default_factory=dict, max_length=2000)
+    hard_limits: list[Annotated[StrictStr, Field(max_length=2000)]] = Field(
+        default_factory=list, max_length=500)
+    adult_content: StrictBool = False
+
+
+class PersonaPatch(_In):
+    name: Annotated[StrictStr, Field(max_length=200)] | None = None
+    age: StrictInt | None = None
+    short_description: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    profile: Annotated[StrictStr, Field(max_length=100_000)] | None = None
+    pronouns: Annotated[StrictStr, Field(max_length=200)] | None = None
+    interests: dict[Annotated[StrictStr, Field(max_length=64)], Level] | None = Field(
+        None, max_length=2000)
+    hard_limits: list[Annotated[StrictStr, Field(max_length=2000)]] | None = Field(
+        None, max_length=500)
+    adult_content: StrictBool | None = None
+
+
+Visibility = Literal["public", "unlisted", "invite_only"]
+Rating = Literal["general", "mature", "adult"]
+PersonaIdField = Annotated[StrictStr, Field(max_length=64, description="Acting persona.")]
+
+
+class RoomIn(_In):
+    persona_id: PersonaIdField
+    name: Annotated[StrictStr, Field(max_length=200)]
+    topic: Annotated[StrictStr, Field(max_length=2000)] = ""
+    description: Annotated[StrictStr, Field(max_length=20_000)] = ""
+    visibility: Visibility = "public"
+    rating: Rating = "general"
+
+
+class RoomPatch(_In):
+    persona_id: PersonaIdField
+    name: Annotated[StrictStr, Field(max_length=200)] | None = None
+    topic: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    description: Annotated[StrictStr, Field(max_length=20_000)] | None = None
+    visibility: Visibility | None = None
+    rating: Rating | None = None
+
+
+class ActAs(_In):
+    persona_id: PersonaIdField
+
+
+class TargetIn(_In):
+    persona_id: PersonaIdField
+    target_persona_id: Annotated[StrictStr, Field(max_length=64)]
+
+
+class RoleIn(TargetIn):
+    role: Literal["owner", "moderator", "member"]
