@@ -21,6 +21,9 @@
  *                          yet reached all N clients (closed loop: measures the sustained
  *                          rate without letting a queue build up behind the server).
  *   rate mode (--rate R)   R messages/s in total, open loop, from a 1 ms timer.
+ * Sending stops after M messages or --send-limit-s seconds, whichever comes first; the
+ * run ends when every message sent has reached every client (or nothing arrives for
+ * --idle-timeout-s, or --timeout-s passes: the outcome field says which).
  *
  * Throughput counts deliveries of messages after the first --warmup ones, from the
  * first such send to the last such delivery. Latencies go into a 1 us histogram.
@@ -84,7 +87,8 @@ static const char *opt_room = "bench";
 static int opt_connect_concurrency = 64;
 static double opt_settle_ms = 500.0;
 static double opt_idle_timeout_s = 10.0;
-static double opt_timeout_s = 120.0;
+static double opt_timeout_s = 150.0;
+static double opt_send_limit_s = 60.0;
 
 /* ---- state ---- */
 static int epfd;
@@ -99,9 +103,9 @@ static int64_t *sent_ns;      /* per message: 0 = not sent yet */
 static uint8_t *seen;         /* N*M bits: (client, message) delivered */
 static int *inflight;         /* per sender, window mode */
 static int *next_k;           /* per sender: index of its next message */
-static int sent_total, completed;
+static int sent_total, completed, send_capped;
 static uint64_t deliveries, measured_deliveries, duplicates, bogus, errors, frames_rx;
-static uint64_t unexpected_closes;
+static uint64_t unexpected_closes, reads_measured;
 static uint32_t *hist;
 static int64_t lat_max_ns;
 static int64_t t_start, t_ready, t_measure, t_first_measured_send, t_last_measured_rx;
@@ -356,7 +360,7 @@ static void became_ready(conn_t *c) {
 }
 
 static void on_text(conn_t *c, const unsigned char *p, size_t len, int64_t now) {
-    frames_rx++;
+    if (phase == PH_MEASURE) frames_rx++;
     t_last_rx = now;
     /* memmem first: the exact check is rarely needed and this runs per frame. */
     int errs = memmem(p, len, "error", 5) ? count_pair(p, len, "\"type\"", "\"error\"") : 0;
@@ -433,7 +437,9 @@ static void on_handshake(conn_t *c) {
     c->rlen -= used;
     if (opt_tryst) {
         c->state = ST_HELLO;
-        ws_send_text(c, "{\"type\":\"hello\",\"id\":\"bench-hello\",\"version\":1,\"persona\":\"%s\"}",
+        ws_send_text(c,
+                     "{\"type\":\"hello\",\"id\":\"bench-hello\",\"version\":1,"
+                     "\"persona\":\"%s\"}",
                      personas[c->idx]);
     } else {
         c->state = ST_WAIT_READY;
@@ -503,6 +509,7 @@ static void on_readable(conn_t *c) {
         /* One clock read per read(): every frame in this chunk arrived together. */
         int64_t now = now_ns();
         c->rlen += (size_t)n;
+        if (phase == PH_MEASURE) reads_measured++;
         if (c->state == ST_HANDSHAKE) on_handshake(c);
         if (c->state != ST_HANDSHAKE && c->state != ST_CLOSED) parse_frames(c, now);
         if (c->state == ST_CLOSED || (size_t)n < room) return;
@@ -552,7 +559,15 @@ static void start_next_connections(void) {
 }
 
 static void pump_senders(int64_t now) {
-    if (phase != PH_MEASURE) return;
+    if (phase != PH_MEASURE || send_capped) return;
+    if (now - t_measure > (int64_t)(opt_send_limit_s * 1e9)) {
+        /* Bounded in time as well as count: a slow server gets fewer messages, and
+         * the figures are rates, so they stay comparable. */
+        send_capped = 1;
+        fprintf(stderr, "fanout_client: send time limit of %.0f s reached after %d messages\n",
+                opt_send_limit_s, sent_total);
+        return;
+    }
     if (opt_rate > 0) {
         double due = opt_rate * (double)(now - t_measure) / 1e9 + 1.0;
         while (sent_total < opt_messages && sent_total < due) send_say(sent_total);
@@ -613,17 +628,21 @@ static void report(const char *outcome) {
     double measure_wall = t_measure ? (double)(t_end - t_measure) / 1e9 : 0.0;
     double cpu = tv_s(ru.ru_utime) + tv_s(ru.ru_stime) - tv_s(ru_measure.ru_utime) -
                  tv_s(ru_measure.ru_stime);
-    uint64_t expected = (uint64_t)opt_clients * (uint64_t)opt_messages;
+    uint64_t expected = (uint64_t)opt_clients * (uint64_t)sent_total;
     printf("{\"outcome\":\"%s\",\"clients\":%d,\"ready\":%d,\"messages\":%d,\"sent\":%d,"
+           "\"send_capped\":%s,"
            "\"expected_deliveries\":%" PRIu64 ",\"deliveries\":%" PRIu64 ","
            "\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"bogus\":%" PRIu64 ","
-           "\"errors\":%" PRIu64 ",\"unexpected_closes\":%" PRIu64 ",\"frames\":%" PRIu64 ","
+           "\"errors\":%" PRIu64 ",\"unexpected_closes\":%" PRIu64 ","
+           "\"frames\":%" PRIu64 ",\"reads\":%" PRIu64 ","
            "\"measured_deliveries\":%" PRIu64 ",\"measured_s\":%.4f,"
            "\"deliveries_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
            "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"setup_s\":%.3f,\"settle_s\":%.3f,"
            "\"measure_wall_s\":%.3f,\"client_cpu_util\":%.3f}\n",
-           outcome, opt_clients, ready_count, opt_messages, sent_total, expected, deliveries,
+           outcome, opt_clients, ready_count, opt_messages, sent_total,
+           send_capped ? "true" : "false", expected, deliveries,
            expected - deliveries, duplicates, bogus, errors, unexpected_closes, frames_rx,
+           reads_measured,
            measured_deliveries, span, span > 0 ? (double)measured_deliveries / span : 0.0,
            pct_ms(0.50), pct_ms(0.90), pct_ms(0.99), pct_ms(0.999), (double)lat_max_ns / 1e6,
            t_ready ? (double)(t_ready - t_start) / 1e9 : -1.0,
@@ -637,7 +656,7 @@ static void usage(void) {
             "usage: fanout_client --port P [--mode relay|tryst] [--clients N] [--senders S]\n"
             "  [--messages M] [--message-bytes B] [--window W | --rate R] [--warmup K]\n"
             "  [--credentials FILE] [--room ROOM] [--path /ws] [--connect-concurrency C]\n"
-            "  [--settle-ms MS] [--idle-timeout-s S] [--timeout-s S]\n");
+            "  [--settle-ms MS] [--idle-timeout-s S] [--timeout-s S] [--send-limit-s S]\n");
     exit(2);
 }
 
@@ -663,6 +682,7 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(a, "--settle-ms")) opt_settle_ms = atof(v);
         else if (!strcmp(a, "--idle-timeout-s")) opt_idle_timeout_s = atof(v);
         else if (!strcmp(a, "--timeout-s")) opt_timeout_s = atof(v);
+        else if (!strcmp(a, "--send-limit-s")) opt_send_limit_s = atof(v);
         else usage();
     }
     if (opt_port <= 0 || opt_clients < 1 || opt_senders < 1 || opt_senders > opt_clients ||
@@ -744,7 +764,8 @@ int main(int argc, char **argv) {
                     (double)(now - t_ready) / 1e9);
         }
         pump_senders(now);
-        if (phase == PH_MEASURE && completed == opt_messages) {
+        if (phase == PH_MEASURE &&
+            (completed == opt_messages || (send_capped && completed == sent_total))) {
             outcome = "ok";
             break;
         }

@@ -122,6 +122,19 @@ def build(settings: Settings, *, clock: Clock | None = None,
                  accounts=accounts, personas=personas, rooms=rooms, asgi=asgi)
 
 
+def server_config(tryst: Tryst) -> Any:
+    """The uvicorn configuration Tryst runs with (the command line and tests share it)."""
+    import uvicorn
+
+    settings = tryst.settings
+    return uvicorn.Config(
+        tryst.asgi, host=settings.host, port=settings.port, log_level=settings.log_level,
+        ws="websockets-sansio", ws_max_size=settings.hard_frame_bytes,
+        ws_per_message_deflate=False,  # frames are shared across recipients; keep them raw
+        lifespan="on", timeout_graceful_shutdown=10, server_header=False,
+        access_log=settings.log_level == "debug")
+
+
 async def _retention_loop(rooms: RoomService, clock: Clock, settings: Settings) -> None:
     """Purge room history older than the retention period, a few times per period."""
     interval = max(60.0, min(3600.0, settings.retention_days * 86400 / 24))

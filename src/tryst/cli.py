@@ -41,6 +41,8 @@ _SERVE_OPTIONS: list[tuple[str, str, Any, str]] = [
     ("--auth-rate-per-minute", "auth_rate_per_minute", click.FloatRange(min=0, min_open=True),
      "Sign-up, login and password attempts per minute per address."),
     ("--auth-burst", "auth_burst", click.IntRange(1), "Burst of sign-in attempts per address."),
+    ("--hello-timeout", "hello_timeout", click.FloatRange(min=0, min_open=True),
+     "Seconds a new WebSocket connection may take to send hello."),
     ("--outbox-limit", "outbox_limit", click.IntRange(10),
      "Events queued for one connection before it is dropped as too slow."),
     ("--session-days", "session_days", click.FloatRange(min=0, min_open=True),
@@ -113,7 +115,7 @@ def serve(**values: Any) -> None:
     """
     import uvicorn
 
-    from tryst.app import build
+    from tryst.app import build, server_config
 
     settings = _settings(values)
     logging.basicConfig(level=settings.log_level.upper(),
@@ -122,13 +124,7 @@ def serve(**values: Any) -> None:
         tryst = build(settings)
     except TrystError as exc:
         raise click.ClickException(exc.message) from None
-    config = uvicorn.Config(
-        tryst.asgi, host=settings.host, port=settings.port, log_level=settings.log_level,
-        ws="websockets-sansio", ws_max_size=settings.hard_frame_bytes,
-        ws_per_message_deflate=False,  # frames are shared across recipients; keep them raw
-        lifespan="on", timeout_graceful_shutdown=10, server_header=False,
-        access_log=settings.log_level == "debug")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(tryst))
     click.echo(f"Tryst {__version__} on http://{settings.host}:{settings.port}/ "
                f"(API docs at /docs)", err=True)
     server.run()

@@ -26,6 +26,7 @@ class Settings:
     address_burst: int = 200
     auth_rate_per_minute: float = 20.0  # sign-up and login attempts per address
     auth_burst: int = 20
+    hello_timeout: float = 15.0  # seconds a new WebSocket may take to say hello
     outbox_limit: int = 5000  # events queued for one connection before it is dropped
     session_days: float = 30.0
     tags_file: Path | None = None

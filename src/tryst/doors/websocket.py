@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 FORMAT = "wsjson/1"
 MAX_BATCH = 256
-HELLO_TIMEOUT = 15.0
 
 
 def encode_event(event: Event) -> str:
@@ -140,14 +139,16 @@ class WebSocketDoor:
         outbox = Outbox(self.settings.outbox_limit)
         writer = asyncio.create_task(self._writer(websocket, outbox))
         session: Session | None = None
-        closing: list[tuple[int, str]] = []
+        closing: list[asyncio.Task[None]] = []
 
         def closer(code: int, reason: str) -> None:
+            """Close after the writer has flushed what was queued (e.g. the error saying
+            why). Callable from anywhere, including synchronous bus delivery."""
             if closing:
                 return
-            closing.append((code, reason))
             outbox.close()
-            asyncio.get_running_loop().create_task(self._close(websocket, writer, code, reason))
+            closing.append(asyncio.get_running_loop().create_task(
+                self._close(websocket, writer, code, reason)))
 
         address = websocket.client.host if websocket.client else "unknown"
         try:
@@ -160,7 +161,11 @@ class WebSocketDoor:
         finally:
             if session is not None:
                 self.registry.unregister(session)
-            if not closing:
+            if closing:
+                # Returning before the close frame is sent would make the server drop
+                # the socket without one (1006).
+                await closing[0]
+            else:
                 outbox.close()
                 with contextlib.suppress(Exception):
                     await writer
@@ -197,15 +202,23 @@ class WebSocketDoor:
     def _decode(self, raw: str | bytes | None, address: str) -> Any:
         if isinstance(raw, bytes):
             raise wsjson.ProtocolError("binary_frame", "send JSON as text frames")
-        self.address_limiter.check(address)
-        return wsjson.decode_client_frame(raw or "", self.settings.max_frame_bytes)
+        msg = wsjson.decode_client_frame(raw or "", self.settings.max_frame_bytes)
+        try:
+            self.address_limiter.check(address)
+        except TrystError as exc:
+            # Throttle after decoding (bounded by the frame limit) so the error can carry
+            # the command's id.
+            raise wsjson.ProtocolError(exc.code, exc.message, id=msg.id,
+                                       details=exc.details) from None
+        return msg
 
     async def _hello(self, websocket: WebSocket, outbox: Outbox, address: str,
                      closer: Any) -> Session | None:
         header_token = request_token(websocket)
         while True:
             try:
-                raw = await asyncio.wait_for(self._receive(websocket), HELLO_TIMEOUT)
+                raw = await asyncio.wait_for(self._receive(websocket),
+                                             self.settings.hello_timeout)
             except TimeoutError:
                 outbox.push(_error("hello_timeout", "say hello first", None))
                 closer(4000, "hello_timeout")

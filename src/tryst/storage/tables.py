@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -99,7 +100,7 @@ rooms = Table(
     Column("visibility", String(16), nullable=False, index=True),
     Column("rating", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
-    Column("last_seq", Integer, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
 )
 
 room_members = Table(
@@ -123,7 +124,7 @@ room_invites = Table(
 room_events = Table(
     "room_events", metadata,
     Column("room_id", String(32), ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("at", UTCDateTime(), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("persona_id", String(32), nullable=True),

@@ -179,7 +179,7 @@ def build_api(ctx: ApiContext) -> APIRouter:
     @api.get("/rooms", tags=["rooms"], summary="List and search public rooms")
     async def list_rooms(who: Auth, q: Annotated[str | None, Query(max_length=100)] = None,
                          limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                         offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> dict[str, Any]:
         rooms = await ctx.rooms.list_public(q, limit, offset)
         return {"rooms": [presenters.room(r, n) for r, n in rooms]}
 
@@ -225,7 +225,7 @@ def build_api(ctx: ApiContext) -> APIRouter:
     @api.get("/rooms/{room_id}/events", tags=["rooms"],
              summary="History: a page of retained events, oldest first")
     async def history(room_id: str, persona_id: str, who: Auth,
-                      before: Annotated[int | None, Query(ge=1)] = None,
+                      before: Annotated[int | None, Query(ge=1, le=2**53)] = None,
                       limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
         actor = await act_as(who, persona_id)
         events = await ctx.rooms.history(actor, room_id, before, limit)

@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 ObjectId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 Text = StrictStr  # length is checked by the server's own limit, with a clearer error
+# Sequence numbers stay within what JSON numbers carry exactly in every client (2^53).
+Seq = Annotated[StrictInt, Field(ge=0, le=2**53)]
+Resume = Annotated[dict[Annotated[StrictStr, Field(max_length=80)], Seq],
+                   Field(max_length=1000)]
 
 
 class _Msg(BaseModel):
@@ -22,15 +26,13 @@ class Hello(_Msg):
     version: StrictInt
     token: Annotated[StrictStr, Field(max_length=256)] | None = None
     persona: ObjectId | None = None
-    resume: dict[Annotated[StrictStr, Field(max_length=80)], StrictInt] = Field(
-        default_factory=dict, max_length=1000)
+    resume: Resume = Field(default_factory=dict)
 
 
 class SwitchPersona(_Msg):
     type: Literal["switch_persona"]
     persona: ObjectId
-    resume: dict[Annotated[StrictStr, Field(max_length=80)], StrictInt] = Field(
-        default_factory=dict, max_length=1000)
+    resume: Resume = Field(default_factory=dict)
 
 
 class Join(_Msg):
@@ -88,7 +90,7 @@ class Who(_Msg):
 class History(_Msg):
     type: Literal["history"]
     room: ObjectId
-    before: Annotated[StrictInt, Field(ge=1)] | None = None
+    before: Annotated[StrictInt, Field(ge=1, le=2**53)] | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
 
 
@@ -96,7 +98,7 @@ class ListRooms(_Msg):
     type: Literal["list_rooms"]
     query: Annotated[StrictStr, Field(max_length=100)] | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
-    offset: Annotated[StrictInt, Field(ge=0)] = 0
+    offset: Annotated[StrictInt, Field(ge=0, le=100_000)] = 0
 
 
 class Ping(_Msg):
