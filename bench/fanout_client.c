@@ -15,6 +15,7 @@
  * The text of message i is "@@<i>:<send ns>@@" padded with 'x' to --message-bytes.
  * Every receiver (senders included: both servers echo to the sender) must get each
  * message exactly once; a bitmap of N*M bits counts losses and duplicates exactly.
+ * A say the server answers with an error frame is counted as rejected (and lost).
  *
  * Pacing, identical for both servers:
  *   window mode (default)  each sender keeps at most --window messages that have not
@@ -99,13 +100,14 @@ static enum phase phase = PH_SETUP;
 static uint32_t rng = 2463534242u;
 
 static uint32_t *delivered;   /* per message: receivers that got it */
+static uint8_t *rejected;     /* per message: the server answered its say with an error */
 static int64_t *sent_ns;      /* per message: 0 = not sent yet */
 static uint8_t *seen;         /* N*M bits: (client, message) delivered */
 static int *inflight;         /* per sender, window mode */
 static int *next_k;           /* per sender: index of its next message */
 static int sent_total, completed, send_capped;
 static uint64_t deliveries, measured_deliveries, duplicates, bogus, errors, frames_rx;
-static uint64_t unexpected_closes, reads_measured;
+static uint64_t unexpected_closes, reads_measured, rejected_total;
 static uint32_t *hist;
 static int64_t lat_max_ns;
 static int64_t t_start, t_ready, t_measure, t_first_measured_send, t_last_measured_rx;
@@ -253,20 +255,30 @@ static const unsigned char *skip_ws(const unsigned char *p, const unsigned char 
     return p;
 }
 
-/* Count occurrences of "key" : "value" in a JSON text (whitespace tolerant). Our texts
- * never contain quotes, so a textual scan cannot be fooled by message content. */
-static int count_pair(const unsigned char *p, size_t len, const char *key, const char *value) {
-    const unsigned char *end = p + len;
+/* Find "key" : <value prefix> in a JSON text (whitespace tolerant) and return where the
+ * value starts, or NULL. Our texts never contain quotes, so a textual scan cannot be
+ * fooled by message content. */
+static const unsigned char *find_pair(const unsigned char *p, const unsigned char *end,
+                                      const char *key, const char *value) {
     size_t kl = strlen(key), vl = strlen(value);
-    int n = 0;
     while (p < end) {
         const unsigned char *k = memmem(p, (size_t)(end - p), key, kl);
-        if (!k) break;
+        if (!k) return NULL;
         const unsigned char *q = skip_ws(k + kl, end);
         p = k + kl;
         if (q >= end || *q != ':') continue;
         q = skip_ws(q + 1, end);
-        if ((size_t)(end - q) >= vl && memcmp(q, value, vl) == 0) n++;
+        if ((size_t)(end - q) >= vl && memcmp(q, value, vl) == 0) return q;
+    }
+    return NULL;
+}
+
+static int count_pair(const unsigned char *p, size_t len, const char *key, const char *value) {
+    const unsigned char *end = p + len;
+    int n = 0;
+    while ((p = find_pair(p, end, key, value)) != NULL) {
+        n++;
+        p += strlen(value);
     }
     return n;
 }
@@ -313,9 +325,36 @@ static void record_delivery(conn_t *c, int msgid, int64_t t_sent, int64_t now) {
         measured_deliveries++;
         t_last_measured_rx = now;
     }
-    if (++delivered[msgid] == (uint32_t)opt_clients) {
+    if (++delivered[msgid] == (uint32_t)opt_clients && !rejected[msgid]) {
         completed++;
         if (opt_rate <= 0) inflight[msgid % opt_senders]--;
+    }
+}
+
+/* A say answered with an error will never be delivered: count it, and free its sender's
+ * window slot so one refused message does not stall the run. */
+static void reject(int msgid) {
+    if (msgid < 0 || msgid >= opt_messages || sent_ns[msgid] == 0 || rejected[msgid]) return;
+    rejected[msgid] = 1;
+    rejected_total++;
+    if (delivered[msgid] == (uint32_t)opt_clients) return; /* already complete */
+    completed++;
+    if (opt_rate <= 0) inflight[msgid % opt_senders]--;
+}
+
+/* Error objects put "id" right after "type" (Tryst: {"type":"error","id":...}); take the
+ * first "id" before the next "type", and if it names one of our says, reject it. */
+static void reject_errored_says(const unsigned char *p, size_t len) {
+    const unsigned char *end = p + len;
+    while ((p = find_pair(p, end, "\"type\"", "\"error\"")) != NULL) {
+        p += 7;
+        const unsigned char *next = find_pair(p, end, "\"type\"", "\"");
+        const unsigned char *id = find_pair(p, next ? next : end, "\"id\"", "\"s");
+        if (!id) continue;
+        int msgid = 0, digits = 0;
+        for (id += 2; id < end && *id >= '0' && *id <= '9'; id++, digits++)
+            msgid = msgid * 10 + (*id - '0');
+        if (digits && id < end && *id == '"') reject(msgid);
     }
 }
 
@@ -368,6 +407,7 @@ static void on_text(conn_t *c, const unsigned char *p, size_t len, int64_t now) 
         errors += (uint64_t)errs;
         if (printed_errors++ < MAX_PRINTED_ERRORS) print_frame("error frame", c, p, len);
         if (c->state != ST_READY) die("setup failed (see the error frame above)");
+        reject_errored_says(p, len);
     }
     switch (c->state) {
     case ST_HELLO:
@@ -633,7 +673,7 @@ static void report(const char *outcome) {
            "\"send_capped\":%s,"
            "\"expected_deliveries\":%" PRIu64 ",\"deliveries\":%" PRIu64 ","
            "\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"bogus\":%" PRIu64 ","
-           "\"errors\":%" PRIu64 ",\"unexpected_closes\":%" PRIu64 ","
+           "\"errors\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"unexpected_closes\":%" PRIu64 ","
            "\"frames\":%" PRIu64 ",\"reads\":%" PRIu64 ","
            "\"measured_deliveries\":%" PRIu64 ",\"measured_s\":%.4f,"
            "\"deliveries_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
@@ -641,7 +681,8 @@ static void report(const char *outcome) {
            "\"measure_wall_s\":%.3f,\"client_cpu_util\":%.3f}\n",
            outcome, opt_clients, ready_count, opt_messages, sent_total,
            send_capped ? "true" : "false", expected, deliveries,
-           expected - deliveries, duplicates, bogus, errors, unexpected_closes, frames_rx,
+           expected - deliveries, duplicates, bogus, errors, rejected_total, unexpected_closes,
+           frames_rx,
            reads_measured,
            measured_deliveries, span, span > 0 ? (double)measured_deliveries / span : 0.0,
            pct_ms(0.50), pct_ms(0.90), pct_ms(0.99), pct_ms(0.999), (double)lat_max_ns / 1e6,
@@ -709,11 +750,12 @@ int main(int argc, char **argv) {
     conns = calloc((size_t)opt_clients, sizeof *conns);
     delivered = calloc((size_t)opt_messages, sizeof *delivered);
     sent_ns = calloc((size_t)opt_messages, sizeof *sent_ns);
+    rejected = calloc((size_t)opt_messages, 1);
     seen = calloc(((size_t)opt_clients * (size_t)opt_messages + 7) / 8, 1);
     inflight = calloc((size_t)opt_senders, sizeof *inflight);
     next_k = calloc((size_t)opt_senders, sizeof *next_k);
     hist = calloc(HIST_BUCKETS, sizeof *hist);
-    if (!conns || !delivered || !sent_ns || !seen || !inflight || !next_k || !hist)
+    if (!conns || !delivered || !sent_ns || !rejected || !seen || !inflight || !next_k || !hist)
         die("out of memory");
 
     epfd = epoll_create1(0);

@@ -103,7 +103,7 @@ class Ws:
             async with self._changed:
                 self._changed.notify_all()
 
-    async def wait_for(self, predicate: Any, timeout: float = 10) -> Any:
+    async def wait_for(self, predicate: Any, within: float = 10) -> Any:
         async def check() -> Any:
             async with self._changed:
                 while True:
@@ -115,7 +115,7 @@ class Ws:
                             f"connection closed: {self.conn.close_code} {self.conn.close_reason}")
                     await self._changed.wait()
 
-        return await asyncio.wait_for(check(), timeout)
+        return await asyncio.wait_for(check(), within)
 
     async def send_raw(self, data: str | bytes) -> None:
         await self.conn.send(data)
@@ -146,21 +146,26 @@ class Ws:
                 and e["type"] == "event" and (kind is None or e["kind"] == kind)]
 
     async def wait_event(self, room_id: str, kind: str, text: str | None = None,
-                         timeout: float = 10) -> dict[str, Any]:
+                         within: float = 10) -> dict[str, Any]:
         def find() -> dict[str, Any] | None:
             for e in self.room_events(room_id, kind):
                 if text is None or e["text"] == text:
                     return e
             return None
 
-        return await self.wait_for(find, timeout)  # type: ignore[no-any-return]
+        return await self.wait_for(find, within)  # type: ignore[no-any-return]
 
-    async def wait_closed(self, timeout: float = 10) -> tuple[int, str]:
+    async def wait_closed(self, within: float = 10) -> tuple[int, str]:
         """Wait for the server to close; returns the close code and reason it sent."""
-        await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        await asyncio.wait_for(asyncio.shield(self._reader), within)
         assert self.conn.close_code is not None
         return self.conn.close_code, self.conn.close_reason or ""
 
     async def close(self) -> None:
         await self.conn.close()
+        self._reader.cancel()
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a closing handshake, like a lost network."""
+        self.conn.transport.abort()
         self._reader.cancel()

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 import secrets
 import socket
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -98,6 +100,39 @@ async def run_server(settings: Settings, clock: Any = None) -> AsyncIterator[Run
         server.should_exit = True
         await asyncio.wait_for(task, 30)
         sock.close()
+
+
+@contextlib.contextmanager
+def threaded_server(settings: Settings) -> Iterator[Running]:
+    """Run the server on its own event loop in a thread, for synchronous tests (such as
+    hypothesis) whose clients use their own event loops."""
+    ready: queue.Queue[Running | BaseException] = queue.Queue()
+    stop: list[asyncio.AbstractEventLoop | asyncio.Event] = []
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        stop.extend([asyncio.get_running_loop(), stopping])
+        try:
+            async with run_server(settings) as srv:
+                ready.put(srv)
+                await stopping.wait()
+        except BaseException as exc:
+            ready.put(exc)
+            raise
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    got = ready.get(timeout=60)
+    if isinstance(got, BaseException):
+        raise got
+    try:
+        yield got
+    finally:
+        loop, stopping = stop
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+        assert isinstance(stopping, asyncio.Event)
+        loop.call_soon_threadsafe(stopping.set)
+        thread.join(timeout=60)
 
 
 ServerFactory = Callable[..., contextlib.AbstractAsyncContextManager[Running]]

@@ -198,7 +198,7 @@ async def test_command_flood_is_throttled_per_address(server_factory: ServerFact
         _, _, _, ws = await member_ws(srv, "Address Flood")  # uses a few tokens
         codes = [(await ws.request("ping"))["type"] for _ in range(40)]
         assert "error" in codes
-        refused = [r for r in ws.replies.values() if r["type"] == "error"][0]
+        refused = next(r for r in ws.replies.values() if r["type"] == "error")
         assert refused["code"] == "rate_limited"
         async with httpx.AsyncClient(base_url=srv.base) as http:
             response = await http.get("/api/v1/health")

@@ -138,8 +138,8 @@ class WebSocketDoor:
         await websocket.accept()
         outbox = Outbox(self.settings.outbox_limit)
         writer = asyncio.create_task(self._writer(websocket, outbox))
-        session: Session | None = None
         closing: list[asyncio.Task[None]] = []
+        closed = asyncio.Event()
 
         def closer(code: int, reason: str) -> None:
             """Close after the writer has flushed what was queued (e.g. the error saying
@@ -147,36 +147,59 @@ class WebSocketDoor:
             if closing:
                 return
             outbox.close()
-            closing.append(asyncio.get_running_loop().create_task(
-                self._close(websocket, writer, code, reason)))
+            task = asyncio.get_running_loop().create_task(
+                self._close(websocket, writer, code, reason))
+            task.add_done_callback(lambda _: closed.set())
+            closing.append(task)
 
+        holder: list[Session] = []
         address = websocket.client.host if websocket.client else "unknown"
+        serving = asyncio.create_task(self._serve(websocket, outbox, address, closer, holder))
+        stop = asyncio.create_task(closed.wait())
         try:
-            session = await self._hello(websocket, outbox, address, closer)
-            if session is None:
-                return
-            await self._read_loop(websocket, session)
-        except WebSocketDisconnect:
-            pass
+            # Either the client goes away (serving ends) or we close it (stop fires): in
+            # the second case, stop reading at once; a client that stopped reading
+            # must not keep its session, subscriptions and memory.
+            await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if session is not None:
-                self.registry.unregister(session)
+            for task in (serving, stop):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await serving
+            if holder:
+                self.registry.unregister(holder[0])
             if closing:
-                # Returning before the close frame is sent would make the server drop
-                # the socket without one (1006).
                 await closing[0]
             else:
                 outbox.close()
                 with contextlib.suppress(Exception):
                     await writer
 
+    async def _serve(self, websocket: WebSocket, outbox: Outbox, address: str, closer: Any,
+                     holder: list[Session]) -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            session = await self._hello(websocket, outbox, address, closer)
+            if session is None:
+                return
+            holder.append(session)
+            await self._read_loop(websocket, session)
+
     async def _close(self, websocket: WebSocket, writer: asyncio.Task[None], code: int,
                      reason: str) -> None:
+        """Flush, send the close frame, and give up on either after a short wait: a client
+        that stopped reading must not hold the connection open. (asyncio.wait, unlike
+        wait_for, does not wait for a send stuck on a full socket to unwind; once the
+        handler returns the server drops the socket and the stuck send ends with it.)"""
+        await asyncio.wait({writer}, timeout=2)
+        writer.cancel()
+        if websocket.application_state is WebSocketState.CONNECTED:
+            send_close = asyncio.ensure_future(self._send_close(websocket, code, reason))
+            await asyncio.wait({send_close}, timeout=2)
+
+    @staticmethod
+    async def _send_close(websocket: WebSocket, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(writer, timeout=5)
-        with contextlib.suppress(Exception):
-            if websocket.application_state is WebSocketState.CONNECTED:
-                await websocket.close(code=code, reason=reason[:120])
+            await websocket.close(code=code, reason=reason[:120])
 
     async def _writer(self, websocket: WebSocket, outbox: Outbox) -> None:
         try:

@@ -27,6 +27,12 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def page_size(self) -> int:
+        """How many stored events a catch-up may queue at once: half the limit, so live
+        traffic arriving meanwhile still fits."""
+        return max(1, min(500, self._limit // 2))
+
     def push(self, item: OutboxItem) -> bool:
         if self.overflowed or self.closed:
             return False
@@ -49,9 +55,9 @@ class Outbox:
             self._drained.set()
         return batch
 
-    async def wait_below(self, level: int) -> None:
-        """Wait until the writer has caught up (used to pace long catch-ups)."""
-        while len(self._items) > level and not self.closed and not self.overflowed:
+    async def wait_drained(self) -> None:
+        """Wait until the writer has taken everything queued (paces long catch-ups)."""
+        while self._items and not self.closed and not self.overflowed:
             self._drained.clear()
             await self._drained.wait()
 

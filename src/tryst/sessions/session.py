@@ -27,7 +27,6 @@ from tryst.sessions.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-CATCH_UP_PAGE = 500
 NO_LATER = 2**62
 
 
@@ -165,21 +164,26 @@ class Session:
         try:
             cursor = self._cursors.get(stream, 0)
             while True:
+                await self.outbox.wait_drained()
+                page = self.outbox.page_size
                 events, _first, _last = await self._rooms.catch_up(
-                    self.persona.id, room_id, cursor, CATCH_UP_PAGE)
-                for event in events:
-                    if event.seq > cursor:
-                        cursor = event.seq
-                        self._push(Delivery(event))
-                if len(events) < CATCH_UP_PAGE:
+                    self.persona.id, room_id, cursor, page)
+                cursor = self._queue_stored(events, cursor)
+                if len(events) < page:
                     break
-                await self.outbox.wait_below(CATCH_UP_PAGE)
             self._release(stream, cursor)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("catch-up failed for %s", stream)
             self.close(1011, "internal_error")
+
+    def _queue_stored(self, events: list[RoomEvent], cursor: int) -> int:
+        for event in events:
+            if event.seq > cursor:
+                cursor = event.seq
+                self._push(Delivery(event))
+        return cursor
 
     def _release(self, stream: str, cursor: int) -> None:
         pending = self._pending.pop(stream, [])
@@ -265,23 +269,21 @@ class Session:
                 self._release(stream, last)
                 return StreamState(last, first, None, False)
             cursor = resume_after
-            truncated = False
+            page = self.outbox.page_size
+            await self.outbox.wait_drained()
             events, first, last = await self._rooms.catch_up(self.persona.id, room_id,
-                                                             cursor, CATCH_UP_PAGE)
-            if cursor > last:
-                cursor = last  # a cursor from the future: start from now
-            elif (first is not None and cursor < first - 1) or (first is None and cursor < last):
-                truncated = True
+                                                             cursor, page)
+            truncated = cursor < last and (first is None or cursor < first - 1)
+            cursor = min(cursor, last)  # a cursor from the future: start from now
             while True:
-                for event in events:
-                    if event.seq > cursor:
-                        cursor = event.seq
-                        self._push(Delivery(event))
-                if len(events) < CATCH_UP_PAGE:
+                cursor = self._queue_stored(events, cursor)
+                if len(events) < page:
                     break
-                await self.outbox.wait_below(CATCH_UP_PAGE)
+                # Let the writer send this page before reading the next: a long absence
+                # must not overflow the outbox or hold the whole backlog in memory.
+                await self.outbox.wait_drained()
                 events, first, last = await self._rooms.catch_up(self.persona.id, room_id,
-                                                                 cursor, CATCH_UP_PAGE)
+                                                                 cursor, page)
             self._release(stream, cursor)
             return StreamState(last, first, resume_after, truncated)
         except TrystError:
