@@ -21,6 +21,7 @@ from tryst.config import Settings
 from tryst.domain.accounts import SelfAttestation
 from tryst.domain.errors import InvalidInput
 from tryst.domain.tags import TagVocabulary, vocabulary_from_document
+from tryst.doors.rawsocket import TrystWebSocketProtocol
 from tryst.doors.websocket import WebSocketDoor
 from tryst.passwords import Argon2Hasher
 from tryst.ports import AgeAssuranceProvider
@@ -129,7 +130,7 @@ def server_config(tryst: Tryst) -> Any:
     settings = tryst.settings
     return uvicorn.Config(
         tryst.asgi, host=settings.host, port=settings.port, log_level=settings.log_level,
-        ws="websockets-sansio", ws_max_size=settings.hard_frame_bytes,
+        ws=TrystWebSocketProtocol, ws_max_size=settings.hard_frame_bytes,
         ws_per_message_deflate=False,  # frames are shared across recipients; keep them raw
         lifespan="on", timeout_graceful_shutdown=10, server_header=False,
         access_log=settings.log_level == "debug")

@@ -1,9 +1,10 @@
-"""The WebSocket door: JSON protocol v1 over Starlette's WebSocket (docs/protocol.md).
+"""The WebSocket door: JSON protocol v1 (docs/protocol.md).
 
-One reader loop executes commands in order; one writer task drains the connection's
-outbox, coalescing whatever is pending into a single frame per pass (a JSON array when
-there is more than one message), so a busy room costs one write per connection per
-event-loop pass, not one per message."""
+Reading goes through Starlette's WebSocket: one loop per connection executes commands in
+order. Writing goes through the raw socket (doors/rawsocket.py): each event is framed
+once for all recipients; a connection's outbox is flushed with one write per
+event-loop pass, so a busy room costs one system call per connection per pass, not
+one per message."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tryst.config import Settings
 from tryst.domain import commands as c
 from tryst.domain.errors import NotAuthenticated, TrystError
 from tryst.domain.events import Event, RoomEvent, Whisper
+from tryst.doors.rawsocket import RAW_SOCKET, RawSocket
 from tryst.protocols import wsjson
 from tryst.protocols.wsjson import messages as m
 from tryst.services.accounts import AccountService
@@ -35,26 +37,72 @@ from tryst.web.auth import origin_allowed, request_token
 log = logging.getLogger(__name__)
 
 FORMAT = "wsjson/1"
-MAX_BATCH = 256
+MAX_FLUSH = 1024  # frames per write; the rest go in the next pass
 
 
-def encode_event(event: Event) -> str:
+def encode_event(event: Event) -> bytes:
     if type(event) is RoomEvent:
-        return wsjson.encode(presenters.room_event(event))
+        return wsjson.text_frame(presenters.room_event(event))
     assert isinstance(event, Whisper)
-    return wsjson.encode(presenters.whisper(event))
+    return wsjson.text_frame(presenters.whisper(event))
 
 
 def _error(code: str, message: str, msg_id: str | None,
-           details: dict[str, object] | None = None) -> str:
+           details: dict[str, object] | None = None) -> bytes:
     frame: dict[str, Any] = {"type": "error", "id": msg_id, "code": code, "message": message}
     if details:
         frame["details"] = details
-    return wsjson.encode(frame)
+    return wsjson.text_frame(frame)
 
 
-def _ack(msg_id: str, result: dict[str, Any]) -> str:
-    return wsjson.encode({"type": "ack", "id": msg_id, "result": result})
+def _ack(msg_id: str, result: dict[str, Any]) -> bytes:
+    return wsjson.text_frame({"type": "ack", "id": msg_id, "result": result})
+
+
+class Flusher:
+    """Writes a connection's outbox to its socket: at most once per event-loop pass, and
+    only while the socket accepts data (else it waits, and the outbox fills up until the
+    connection is dropped as too slow)."""
+
+    __slots__ = ("_loop", "_outbox", "_raw", "_scheduled", "_waiting")
+
+    def __init__(self, raw: RawSocket, outbox: Outbox) -> None:
+        self._raw = raw
+        self._outbox = outbox
+        self._loop = asyncio.get_running_loop()
+        self._scheduled = False
+        self._waiting: asyncio.Task[None] | None = None
+        outbox.on_ready = self.kick
+
+    def kick(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        outbox = self._outbox
+        if not outbox:
+            return
+        if not self._raw.writable:
+            if self._waiting is None and self._raw.open:
+                self._waiting = self._loop.create_task(self._resume())
+            return
+        items = outbox.take(MAX_FLUSH)
+        self._raw.write(b"".join(
+            item if type(item) is bytes else item.frame(FORMAT, encode_event)  # type: ignore[union-attr]
+            for item in items))
+        if outbox:
+            self.kick()
+
+    async def _resume(self) -> None:
+        await self._raw.wait_writable()
+        self._waiting = None
+        self.kick()
+
+    def stop(self) -> None:
+        if self._waiting is not None:
+            self._waiting.cancel()
 
 
 def _stream_state(s: StreamState) -> dict[str, Any]:
@@ -135,20 +183,26 @@ class WebSocketDoor:
         if not origin_allowed(websocket, self.settings):
             await websocket.close(code=4003, reason="origin_not_allowed")
             return
+        raw = websocket.scope.get("extensions", {}).get(RAW_SOCKET)
+        if not isinstance(raw, RawSocket):
+            # Served by something other than `tryst serve`'s uvicorn configuration.
+            log.error("WebSocket refused: the server lacks the %s extension", RAW_SOCKET)
+            await websocket.close(code=1011, reason="server_misconfigured")
+            return
         await websocket.accept()
         outbox = Outbox(self.settings.outbox_limit)
-        writer = asyncio.create_task(self._writer(websocket, outbox))
+        flusher = Flusher(raw, outbox)
         closing: list[asyncio.Task[None]] = []
         closed = asyncio.Event()
 
         def closer(code: int, reason: str) -> None:
-            """Close after the writer has flushed what was queued (e.g. the error saying
-            why). Callable from anywhere, including synchronous bus delivery."""
+            """Close after what is queued (e.g. the error saying why) has been written.
+            Callable from anywhere, including synchronous bus delivery."""
             if closing:
                 return
+            flusher.flush()
             outbox.close()
-            task = asyncio.get_running_loop().create_task(
-                self._close(websocket, writer, code, reason))
+            task = asyncio.get_running_loop().create_task(self._close(websocket, code, reason))
             task.add_done_callback(lambda _: closed.set())
             closing.append(task)
 
@@ -168,12 +222,10 @@ class WebSocketDoor:
                 await serving
             if holder:
                 self.registry.unregister(holder[0])
+            outbox.close()
+            flusher.stop()
             if closing:
                 await closing[0]
-            else:
-                outbox.close()
-                with contextlib.suppress(Exception):
-                    await writer
 
     async def _serve(self, websocket: WebSocket, outbox: Outbox, address: str, closer: Any,
                      holder: list[Session]) -> None:
@@ -184,14 +236,11 @@ class WebSocketDoor:
             holder.append(session)
             await self._read_loop(websocket, session)
 
-    async def _close(self, websocket: WebSocket, writer: asyncio.Task[None], code: int,
-                     reason: str) -> None:
-        """Flush, send the close frame, and give up on either after a short wait: a client
-        that stopped reading must not hold the connection open. (asyncio.wait, unlike
-        wait_for, does not wait for a send stuck on a full socket to unwind; once the
-        handler returns the server drops the socket and the stuck send ends with it.)"""
-        await asyncio.wait({writer}, timeout=2)
-        writer.cancel()
+    async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:
+        """Send the close frame, giving up after a short wait: a client that stopped
+        reading must not hold the connection open. (asyncio.wait, unlike wait_for, does
+        not wait for a send stuck on a full socket to unwind; once the handler returns
+        the server drops the socket and the stuck send ends with it.)"""
         if websocket.application_state is WebSocketState.CONNECTED:
             send_close = asyncio.ensure_future(self._send_close(websocket, code, reason))
             await asyncio.wait({send_close}, timeout=2)
@@ -200,20 +249,6 @@ class WebSocketDoor:
     async def _send_close(websocket: WebSocket, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await websocket.close(code=code, reason=reason[:120])
-
-    async def _writer(self, websocket: WebSocket, outbox: Outbox) -> None:
-        try:
-            while True:
-                batch = await outbox.take(MAX_BATCH)
-                if not batch:
-                    return
-                frames = [item if isinstance(item, str) else item.frame(FORMAT, encode_event)
-                          for item in batch]
-                await websocket.send_text(wsjson.encode_batch(frames))
-                if outbox.overflowed:
-                    return
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            return
 
     async def _receive(self, websocket: WebSocket) -> str | bytes | None:
         message = await websocket.receive()

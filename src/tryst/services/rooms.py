@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from tryst.domain.errors import (
     LimitReached,
     NotFound,
     NotMember,
+    TrystError,
 )
 from tryst.domain.events import RoomEvent, Whisper
 from tryst.domain.personas import Persona, name_key
@@ -41,6 +43,18 @@ from tryst.services.ratelimits import RateLimiter
 from tryst.services.sequencer import StreamSequencer
 
 HISTORY_PAGE_MAX = 200
+GROUP_COMMIT_MAX = 256  # lines per transaction
+
+
+@dataclass(slots=True)
+class _Line:
+    """A say, pose, ooc or notice waiting for its room's next transaction."""
+
+    actor: Actor
+    kind: EventKind
+    text: str
+    moderator_only: bool
+    result: asyncio.Future[RoomEvent]
 OWNER_FIELDS = frozenset({"name", "description", "visibility", "rating"})
 
 
@@ -64,6 +78,8 @@ class RoomService:
         self._seq = sequencer
         self._presence = presence
         self._limiter = message_limiter
+        self._queues: dict[RoomId, list[_Line]] = {}
+        self._drains: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ helpers
 
@@ -283,21 +299,85 @@ class RoomService:
 
     async def _write_spoken(self, actor: Actor, room_id: str, kind: EventKind, text: str, *,
                             moderator_only: bool) -> RoomEvent:
-        async with self._seq.hold([room_stream(RoomId(room_id))]):
+        """Queue the line for the room's next transaction and wait until it is committed
+        and published. Lines that arrive while a transaction is in flight share the
+        next one (group commit): one round of database work for many messages."""
+        loop = asyncio.get_running_loop()
+        pending = _Line(actor, kind, text, moderator_only, loop.create_future())
+        rid = RoomId(room_id)
+        queue = self._queues.get(rid)
+        if queue is None:
+            queue = self._queues[rid] = []
+            task = loop.create_task(self._drain(rid, queue))
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
+        queue.append(pending)
+        return await asyncio.shield(pending.result)
+
+    async def _drain(self, room_id: RoomId, queue: list[_Line]) -> None:
+        try:
+            while queue:
+                batch = queue[:GROUP_COMMIT_MAX]
+                del queue[:GROUP_COMMIT_MAX]
+                try:
+                    await self._commit_lines(room_id, batch)
+                except Exception as exc:  # the database failed: nobody is acknowledged
+                    for line in batch:
+                        if not line.result.done():
+                            line.result.set_exception(exc)
+        finally:
+            del self._queues[room_id]
+
+    async def _commit_lines(self, room_id: RoomId, batch: list[_Line]) -> None:
+        accepted: list[tuple[_Line, Persona]] = []
+        async with self._seq.hold([room_stream(room_id)]):
             async with self._uow() as uow:
-                room = await self._room_for(uow, room_id, actor)
-                member = await self._member(uow, room, actor.persona.id)
-                if moderator_only:
-                    check_can_moderate(member.role, staff=actor.account.role.is_staff)
-                # Read the persona inside the transaction: a rename or deletion made on
-                # another connection must not be overtaken by a stale name.
-                persona = await uow.personas.get(actor.persona.id)
-                if persona is None:
-                    raise NotFound("this persona no longer exists")
-                event = await self._append(uow, room.id, kind, persona, text)
+                room = await uow.rooms.get(room_id)
+                personas = await uow.personas.many(line.actor.persona.id for line in batch)
+                for line in batch:
+                    try:
+                        persona = await self._may_speak(uow, room, line, personas)
+                    except TrystError as exc:
+                        line.result.set_exception(exc)
+                        continue
+                    accepted.append((line, persona))
+                if not accepted:
+                    return
+                last = await uow.rooms.advance_seq(room_id, len(accepted))
+                now = self._clock.now()
+                events = [RoomEvent(room_id=room_id, seq=last - len(accepted) + 1 + i, at=now,
+                                    kind=line.kind, persona_id=persona.id,
+                                    persona_name=persona.name, text=line.text)
+                          for i, (line, persona) in enumerate(accepted)]
+                await uow.events.append_many(events)
                 await uow.commit()
-            self._bus.publish(event)
-        return event
+            # Published after commit, still under the room's lock: in sequence order.
+            for event in events:
+                self._bus.publish(event)
+        for (line, _), event in zip(accepted, events, strict=True):
+            if not line.result.done():
+                line.result.set_result(event)
+
+    async def _may_speak(self, uow: UnitOfWork, room: Room | None, line: _Line,
+                         personas: Mapping[PersonaId, Persona]) -> Persona:
+        actor = line.actor
+        staff = actor.account.role.is_staff
+        member = None
+        if room is not None:
+            member = await uow.rooms.membership(room.id, actor.persona.id)
+        if room is None or (member is None and room.visibility is Visibility.INVITE_ONLY \
+                and not staff and not await uow.rooms.is_invited(room.id, actor.persona.id)):
+            raise NotFound("no such room")  # invite-only rooms stay invisible
+        if member is None:
+            raise NotMember("join the room first")
+        if line.moderator_only:
+            check_can_moderate(member.role, staff=staff)
+        # The persona as stored now: a rename or deletion made on another connection
+        # must not be overtaken by a stale name.
+        persona = personas.get(actor.persona.id)
+        if persona is None:
+            raise NotFound("this persona no longer exists")
+        return persona
 
     async def whisper(self, actor: Actor, room_id: str, to_id: str, text: str) -> Whisper:
         """A private line to one persona present in the room. Not stored; nobody else in

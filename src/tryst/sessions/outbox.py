@@ -1,13 +1,15 @@
-"""A bounded per-connection queue, drained in batches by the connection's writer."""
+"""A bounded per-connection queue. The door is told when it goes from empty to non-empty
+and drains it in one write per event-loop pass."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from tryst.ports import Delivery
 
-OutboxItem = Delivery | str  # an event to encode, or a frame the door already encoded
+OutboxItem = Delivery | bytes  # an event to encode, or a frame the door already encoded
 
 
 class Outbox:
@@ -15,12 +17,12 @@ class Outbox:
     door closes the connection: the client resumes from its last sequence numbers, so
     nothing is lost, and one slow reader cannot make the server hold unbounded memory."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, on_ready: Callable[[], None] | None = None) -> None:
         self._items: deque[OutboxItem] = deque()
         self._limit = limit
-        self._ready = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
+        self.on_ready = on_ready
         self.overflowed = False
         self.closed = False
 
@@ -34,34 +36,38 @@ class Outbox:
         return max(1, min(500, self._limit // 2))
 
     def push(self, item: OutboxItem) -> bool:
+        items = self._items
         if self.overflowed or self.closed:
             return False
-        self._items.append(item)
-        if len(self._items) > self._limit:
+        items.append(item)
+        if len(items) == 1:
+            self._drained.clear()
+            if self.on_ready is not None:
+                self.on_ready()
+        elif len(items) > self._limit:
             self.overflowed = True
-            self._items.clear()
-        self._ready.set()
-        self._drained.clear()
-        return not self.overflowed
+            items.clear()
+            self._drained.set()
+            return False
+        return True
 
-    async def take(self, max_items: int) -> list[OutboxItem]:
-        """Wait for at least one item; return up to ``max_items`` in order."""
-        while not self._items and not self.overflowed and not self.closed:
-            self._ready.clear()
-            await self._ready.wait()
-        n = min(max_items, len(self._items))
-        batch = [self._items.popleft() for _ in range(n)]
-        if not self._items:
+    def take(self, max_items: int) -> list[OutboxItem]:
+        """Remove and return up to ``max_items``, oldest first."""
+        items = self._items
+        if len(items) <= max_items:
+            batch = list(items)
+            items.clear()
+        else:
+            batch = [items.popleft() for _ in range(max_items)]
+        if not items:
             self._drained.set()
         return batch
 
     async def wait_drained(self) -> None:
-        """Wait until the writer has taken everything queued (paces long catch-ups)."""
+        """Wait until the door has taken everything queued (paces long catch-ups)."""
         while self._items and not self.closed and not self.overflowed:
-            self._drained.clear()
             await self._drained.wait()
 
     def close(self) -> None:
         self.closed = True
-        self._ready.set()
         self._drained.set()

@@ -128,11 +128,11 @@ class Session:
             if persona is not None and persona.id in (event.to_id, event.from_id):
                 self._push(delivery)
 
-    def _push(self, item: Delivery | str) -> None:
+    def _push(self, item: Delivery | bytes) -> None:
         if not self.outbox.push(item):
             self.close(4008, "slow_consumer")
 
-    def send_frame(self, frame: str) -> None:
+    def send_frame(self, frame: bytes) -> None:
         """Queue a frame the door has encoded (acks, errors, notices)."""
         self._push(frame)
 

@@ -74,10 +74,13 @@ class SqlRooms:
             visibility=room.visibility.value, rating=room.rating.value))
 
     async def next_seq(self, room_id: RoomId) -> int:
+        return await self.advance_seq(room_id, 1)
+
+    async def advance_seq(self, room_id: RoomId, count: int) -> int:
         # UPDATE ... RETURNING takes the row lock until commit, so concurrent writers to
         # one room commit their sequence numbers in order (SQLite serialises all writers).
         seq = await self._c.scalar(update(rooms).where(rooms.c.id == room_id)
-                                   .values(last_seq=rooms.c.last_seq + 1)
+                                   .values(last_seq=rooms.c.last_seq + count)
                                    .returning(rooms.c.last_seq))
         if seq is None:
             raise LookupError(room_id)
@@ -146,10 +149,13 @@ class SqlRoomEvents:
         self._c = conn
 
     async def append(self, event: RoomEvent) -> None:
-        await self._c.execute(insert(room_events).values(
-            room_id=event.room_id, seq=event.seq, at=event.at, kind=event.kind.value,
-            persona_id=event.persona_id, persona_name=event.persona_name, text=event.text,
-            data=event.data))
+        await self.append_many([event])
+
+    async def append_many(self, events: Sequence[RoomEvent]) -> None:
+        await self._c.execute(insert(room_events), [dict(
+            room_id=e.room_id, seq=e.seq, at=e.at, kind=e.kind.value,
+            persona_id=e.persona_id, persona_name=e.persona_name, text=e.text,
+            data=e.data) for e in events])
 
     async def after(self, room_id: RoomId, seq: int, limit: int) -> list[RoomEvent]:
         rows = await self._c.execute(select(room_events).where(

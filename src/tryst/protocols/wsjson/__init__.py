@@ -6,8 +6,8 @@ from tryst.protocols.wsjson.codec import (
     ProtocolError,
     decode_client_frame,
     encode,
-    encode_batch,
+    text_frame,
 )
 
 __all__ = ["PROTOCOL_VERSION", "ClientMessage", "ProtocolError", "decode_client_frame",
-           "encode", "encode_batch"]
+           "encode", "text_frame"]

@@ -9,11 +9,12 @@ from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
+from websockets.frames import Frame, Opcode
 
 from tryst.protocols.wsjson.messages import MESSAGE_TYPES, ClientMessage
 
 __all__ = ["PROTOCOL_VERSION", "ClientMessage", "ProtocolError", "decode_client_frame",
-           "encode", "encode_batch"]
+           "encode", "text_frame"]
 
 PROTOCOL_VERSION = 1
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
@@ -65,8 +66,7 @@ def encode(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode()
 
 
-def encode_batch(frames: list[str]) -> str:
-    """Several encoded messages as one frame: a JSON array. One message stays an object."""
-    if len(frames) == 1:
-        return frames[0]
-    return "[" + ",".join(frames) + "]"
+def text_frame(message: dict[str, Any]) -> bytes:
+    """A complete server-to-client WebSocket text frame (unmasked, RFC 6455) holding one
+    message. Made once per event and shared by every recipient."""
+    return Frame(Opcode.TEXT, orjson.dumps(message)).serialize(mask=False, extensions=[])
