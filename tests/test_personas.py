@@ -165,3 +165,27 @@ async def test_tag_vocabulary_is_served_and_operator_can_extend_it(
         api = await srv.user()
         vocab = await api.call("GET", "/tags")
         assert [c["name"] for c in vocab["categories"]] == ["Only"]
+
+
+async def test_tags_removed_by_the_operator_do_not_block_other_edits(
+        server_factory: ServerFactory, tmp_path: object) -> None:
+    from pathlib import Path
+    tags_file = Path(str(tmp_path)) / "tags.json"
+    tags_file.write_text('{"categories": [{"name": "Local", "tags": '
+                         '[{"id": "tea-parties", "name": "Tea parties"}]}]}')
+    async with server_factory(tags_file=tags_file) as srv:
+        api = await srv.user("tagged")
+        persona = await api.new_persona("Tag Keeper",
+                                        interests={"tea-parties": "fave", "romance": "yes"})
+        token = api.token
+    async with server_factory() as srv:  # same database, tag no longer offered
+        from tests.client import Api
+        api = Api(srv.base, token)
+        updated = await api.call("PATCH", f"/personas/{persona['id']}",
+                                 json={"pronouns": "he/him"})
+        assert updated["pronouns"] == "he/him"
+        assert updated["interests"] == {"romance": "yes"}
+        with pytest.raises(ApiError) as err:
+            await api.call("PATCH", f"/personas/{persona['id']}",
+                           json={"interests": {"tea-parties": "yes"}})
+        assert err.value.body["error"]["details"]["unknown_tags"] == ["tea-parties"]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
+import uvicorn
 
 from tryst import __version__
 from tryst.config import Settings
@@ -113,8 +117,6 @@ def serve(**values: Any) -> None:
     http://127.0.0.1:8080. Stop it with Ctrl-C or SIGTERM: commands in progress finish,
     and connected clients receive a close frame.
     """
-    import uvicorn
-
     from tryst.app import build, server_config
 
     settings = _settings(values)
@@ -124,12 +126,31 @@ def serve(**values: Any) -> None:
         tryst = build(settings)
     except TrystError as exc:
         raise click.ClickException(exc.message) from None
-    server = uvicorn.Server(server_config(tryst))
+    server = _GracefulServer(server_config(tryst))
     click.echo(f"Tryst {__version__} on http://{settings.host}:{settings.port}/ "
                f"(API docs at /docs)", err=True)
     server.run()
     if not server.started:
         sys.exit(1)
+
+
+class _GracefulServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process ends
+    "killed by signal". A shutdown that finished cleanly should exit 0 instead, so
+    service managers and scripts can tell it apart from a crash."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
 
 
 @main.command()

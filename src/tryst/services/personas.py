@@ -99,6 +99,11 @@ class PersonaService:
             if current is None or current.account_id != account.id:
                 raise NotFound("you have no persona with that id")
             fields = {f: getattr(current, f) for f in EDITABLE}
+            if "interests" not in changes:
+                # Tags the operator has since removed from the vocabulary are dropped
+                # quietly, rather than making an unrelated edit fail.
+                fields["interests"] = {t: lvl for t, lvl in current.interests.items()
+                                       if t in self.vocabulary}
             fields.update(changes)
             clean = validate_draft(PersonaDraft(**fields), self.vocabulary)
             updated = replace(
