@@ -219,6 +219,8 @@ async def test_delete_account_erases_private_and_redacts_public(server: Running)
     redaction = await watcher.wait_event(public["id"], "redaction")
     redacted = [e["seq"] for e in pub["events"]
                 if e["persona"] and e["persona"]["name"] == "[deleted]" and e["kind"] != "leave"]
+    joins = [e for e in pub["events"] if e["seq"] in redacted and e["kind"] == "join"]
+    assert [e["text"] for e in joins] == [""]  # nothing was said: nothing to replace
     assert redaction["data"]["seqs"] == redacted  # their join and their line
     assert says[0]["seq"] in redacted
     with pytest.raises(ApiError) as err:

@@ -88,7 +88,7 @@ def build(settings: Settings, *, clock: Clock | None = None,
                               clock=clock, settings=settings, bus=bus, sequencer=sequencer,
                               connections=registry)
     personas = PersonaService(uow=uow, clock=clock, settings=settings, vocabulary=vocabulary,
-                              bus=bus, sequencer=sequencer)
+                              bus=bus, sequencer=sequencer, connections=registry)
     rooms = RoomService(uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
                         presence=registry,
                         message_limiter=RateLimiter(clock, rate=settings.message_rate,
@@ -110,7 +110,7 @@ def build(settings: Settings, *, clock: Clock | None = None,
         try:
             yield
         finally:
-            registry.close_all(1001, "server shutting down")
+            # By now uvicorn has sent every WebSocket client a close frame (1012).
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention

@@ -24,7 +24,7 @@ _SERVE_OPTIONS: list[tuple[str, str, Any, str]] = [
     ("--host", "host", str, "Address to listen on."),
     ("--port", "port", click.IntRange(0, 65535), "Port for HTTP and WebSocket."),
     ("--retention-days", "retention_days", click.FloatRange(min=0, min_open=True),
-     "How long public room history is kept."),
+     "How long room history is kept, in every room; older events are deleted."),
     ("--max-personas", "max_personas", click.IntRange(1), "Personas per account."),
     ("--max-rooms-per-persona", "max_rooms_per_persona", click.IntRange(1),
      "Rooms one persona can be in."),

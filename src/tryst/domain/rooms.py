@@ -111,6 +111,15 @@ def check_can_moderate(role: RoomRole | None, *, staff: bool) -> None:
         raise Forbidden("only the room's owners and moderators can do that")
 
 
+def check_can_remove(actor: RoomRole | None, target: RoomRole | None, *, staff: bool) -> None:
+    """Moderators may remove members; only owners may remove moderators or owners."""
+    if staff:
+        return
+    check_can_moderate(actor, staff=False)
+    if target is not None and target is not RoomRole.MEMBER and actor is not RoomRole.OWNER:
+        raise Forbidden("only the room's owners can remove its moderators and owners")
+
+
 def check_can_set_role(actor: RoomRole | None, *, staff: bool) -> None:
     if staff:
         return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -59,39 +59,71 @@ def _ack(msg_id: str, result: dict[str, Any]) -> bytes:
     return wsjson.text_frame({"type": "ack", "id": msg_id, "result": result})
 
 
+class FlushScheduler:
+    """Runs every dirty connection's flush in one callback per event-loop pass: a room
+    event dirties a thousand connections, and one scheduled callback is much cheaper
+    than a thousand."""
+
+    __slots__ = ("_dirty", "_loop", "_scheduled")
+
+    def __init__(self) -> None:
+        self._dirty: list[Flusher] = []
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def mark(self, flusher: Flusher) -> None:
+        self._dirty.append(flusher)
+        if not self._scheduled:
+            self._scheduled = True
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            self._loop.call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for flusher in dirty:
+            flusher.flush()
+
+
 class Flusher:
     """Writes a connection's outbox to its socket: at most once per event-loop pass, and
     only while the socket accepts data (else it waits, and the outbox fills up until the
     connection is dropped as too slow)."""
 
-    __slots__ = ("_loop", "_outbox", "_raw", "_scheduled", "_waiting")
+    __slots__ = ("_marked", "_outbox", "_raw", "_scheduler", "_waiting")
 
-    def __init__(self, raw: RawSocket, outbox: Outbox) -> None:
+    def __init__(self, raw: RawSocket, outbox: Outbox, scheduler: FlushScheduler) -> None:
         self._raw = raw
         self._outbox = outbox
-        self._loop = asyncio.get_running_loop()
-        self._scheduled = False
+        self._scheduler = scheduler
+        self._marked = False
         self._waiting: asyncio.Task[None] | None = None
         outbox.on_ready = self.kick
 
     def kick(self) -> None:
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self.flush)
+        if not self._marked:
+            self._marked = True
+            self._scheduler.mark(self)
 
     def flush(self) -> None:
-        self._scheduled = False
+        self._marked = False
         outbox = self._outbox
         if not outbox:
             return
-        if not self._raw.writable:
-            if self._waiting is None and self._raw.open:
-                self._waiting = self._loop.create_task(self._resume())
+        raw = self._raw
+        if not raw.writable:
+            if self._waiting is None and raw.open:
+                self._waiting = asyncio.get_running_loop().create_task(self._resume())
             return
         items = outbox.take(MAX_FLUSH)
-        self._raw.write(b"".join(
-            item if type(item) is bytes else item.frame(FORMAT, encode_event)  # type: ignore[union-attr]
-            for item in items))
+        if len(items) == 1:
+            item = items[0]
+            raw.write(item if type(item) is bytes else item.frame(FORMAT, encode_event))  # type: ignore[union-attr]
+        else:
+            raw.write(b"".join([
+                item if type(item) is bytes else item.frame(FORMAT, encode_event)  # type: ignore[union-attr]
+                for item in items]))
         if outbox:
             self.kick()
 
@@ -178,6 +210,7 @@ class WebSocketDoor:
     registry: SessionRegistry
     bus: Any
     address_limiter: RateLimiter
+    flushes: FlushScheduler = field(default_factory=FlushScheduler)
 
     async def __call__(self, websocket: WebSocket) -> None:
         if not origin_allowed(websocket, self.settings):
@@ -191,7 +224,7 @@ class WebSocketDoor:
             return
         await websocket.accept()
         outbox = Outbox(self.settings.outbox_limit)
-        flusher = Flusher(raw, outbox)
+        flusher = Flusher(raw, outbox, self.flushes)
         closing: list[asyncio.Task[None]] = []
         closed = asyncio.Event()
 
@@ -273,10 +306,14 @@ class WebSocketDoor:
     async def _hello(self, websocket: WebSocket, outbox: Outbox, address: str,
                      closer: Any) -> Session | None:
         header_token = request_token(websocket)
+        # One deadline for the whole greeting: invalid frames do not buy more time.
+        deadline = asyncio.get_running_loop().time() + self.settings.hello_timeout
         while True:
             try:
-                raw = await asyncio.wait_for(self._receive(websocket),
-                                             self.settings.hello_timeout)
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    raise TimeoutError
+                raw = await asyncio.wait_for(self._receive(websocket), remaining)
             except TimeoutError:
                 outbox.push(_error("hello_timeout", "say hello first", None))
                 closer(4000, "hello_timeout")
@@ -321,7 +358,8 @@ class WebSocketDoor:
                 except TrystError as exc:
                     # Authenticated but the persona is wrong: say so and keep the
                     # connection, so the client can switch_persona to a valid one.
-                    outbox.push(_error(exc.code, exc.message, msg.id, exc.details))
+                    outbox.push(_error(exc.code, exc.message, msg.id,
+                                       {**exc.details, "authenticated": True}))
                     return session
                 result.update(render_result(c.SelectPersona(msg.persona), selected))
             session.send_frame(_ack(msg.id, result))

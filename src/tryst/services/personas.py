@@ -20,7 +20,7 @@ from tryst.domain.personas import (
 )
 from tryst.domain.tags import TagVocabulary
 from tryst.ids import PersonaId, new_persona_id
-from tryst.ports import Bus, UnitOfWorkFactory
+from tryst.ports import Bus, ConnectionControl, UnitOfWorkFactory
 from tryst.services.erasure import erase_persona, rooms_touched, streams_of
 from tryst.services.sequencer import StreamSequencer
 
@@ -30,13 +30,15 @@ EDITABLE = frozenset({"name", "age", "short_description", "profile", "pronouns",
 
 class PersonaService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings,
-                 vocabulary: TagVocabulary, bus: Bus, sequencer: StreamSequencer) -> None:
+                 vocabulary: TagVocabulary, bus: Bus, sequencer: StreamSequencer,
+                 connections: ConnectionControl) -> None:
         self._uow = uow
         self._clock = clock
         self._settings = settings
         self.vocabulary = vocabulary
         self._bus = bus
         self._seq = sequencer
+        self._connections = connections
 
     async def create(self, account: Account, draft: PersonaDraft) -> Persona:
         clean = validate_draft(draft, self.vocabulary)
@@ -122,6 +124,8 @@ class PersonaService:
 
     async def delete(self, account: Account, persona_id: str) -> None:
         persona = await self.owned(account, persona_id)
+        # Connections acting as the persona must not see anything more: close them first.
+        self._connections.close_persona(persona.id, reason="persona deleted")
         async with self._uow(readonly=True) as uow:
             rooms = await rooms_touched(uow, persona.id)
         published: list[RoomEvent] = []

@@ -30,6 +30,7 @@ from tryst.domain.rooms import (
     Visibility,
     check_can_enter,
     check_can_moderate,
+    check_can_remove,
     check_can_set_role,
     validate_description,
     validate_message,
@@ -106,6 +107,14 @@ class RoomService:
                 raise NotFound("no such room")
         return room
 
+    async def _fresh(self, uow: UnitOfWork, actor: Actor) -> Persona:
+        """The acting persona as stored now: a rename, an opt-in change or a deletion made
+        elsewhere must not be overtaken by the copy a connection holds."""
+        persona = await uow.personas.get(actor.persona.id)
+        if persona is None:
+            raise NotFound("this persona no longer exists")
+        return persona
+
     async def _member(self, uow: UnitOfWork, room: Room, persona_id: PersonaId) -> Membership:
         member = await uow.rooms.membership(room.id, persona_id)
         if member is None:
@@ -121,16 +130,17 @@ class RoomService:
         room = Room(id=new_room_id(), name=validate_room_name(name), topic=validate_topic(topic),
                     description=validate_description(description), visibility=vis, rating=rat,
                     created_at=self._clock.now(), last_seq=0)
-        check_can_enter(room, adult_opt_in=actor.persona.adult_content, invited=True)
         async with self._seq.hold([room_stream(room.id)]):
             async with self._uow() as uow:
+                persona = await self._fresh(uow, actor)
+                check_can_enter(room, adult_opt_in=persona.adult_content, invited=True)
                 if await uow.rooms.name_taken(name_key(room.name)):
                     raise Conflict("a room with that name exists", details={"field": "name"})
                 await self._check_room_limit(uow, actor.persona.id)
                 await uow.rooms.add(room, name_key(room.name))
                 await uow.rooms.add_member(Membership(room.id, actor.persona.id, RoomRole.OWNER,
                                                       self._clock.now()))
-                event = await self._append(uow, room.id, EventKind.JOIN, actor.persona)
+                event = await self._append(uow, room.id, EventKind.JOIN, persona)
                 await uow.commit()
             self._bus.publish(event)
         return replace(room, last_seq=event.seq)
@@ -182,15 +192,16 @@ class RoomService:
                 if await uow.rooms.name_taken(key, except_id=room.id):
                     raise Conflict("a room with that name exists", details={"field": "name"})
                 await uow.rooms.update(updated, key)
+                persona = await self._fresh(uow, actor)
                 events = []
                 if updated.topic != room.topic:
                     events.append(await self._append(uow, room.id, EventKind.TOPIC,
-                                                     actor.persona, updated.topic))
+                                                     persona, updated.topic))
                 changed = sorted(f for f in OWNER_FIELDS
                                  if getattr(updated, f) != getattr(room, f))
                 if changed:
                     events.append(await self._append(
-                        uow, room.id, EventKind.SYSTEM, actor.persona,
+                        uow, room.id, EventKind.SYSTEM, persona,
                         "room settings changed: " + ", ".join(changed),
                         {f: str(getattr(updated, f)) for f in changed}))
                 await uow.commit()
@@ -208,14 +219,14 @@ class RoomService:
                 existing = await uow.rooms.membership(room.id, actor.persona.id)
                 if existing is not None:
                     return room, existing, False
-                invited = await uow.rooms.is_invited(room.id, actor.persona.id)
-                check_can_enter(room, adult_opt_in=actor.persona.adult_content,
+                persona = await self._fresh(uow, actor)
+                invited = await uow.rooms.is_invited(room.id, persona.id)
+                check_can_enter(room, adult_opt_in=persona.adult_content,
                                 invited=invited or actor.account.role.is_staff)
-                await self._check_room_limit(uow, actor.persona.id)
-                member = Membership(room.id, actor.persona.id, RoomRole.MEMBER,
-                                    self._clock.now())
+                await self._check_room_limit(uow, persona.id)
+                member = Membership(room.id, persona.id, RoomRole.MEMBER, self._clock.now())
                 await uow.rooms.add_member(member)
-                event = await self._append(uow, room.id, EventKind.JOIN, actor.persona)
+                event = await self._append(uow, room.id, EventKind.JOIN, persona)
                 await uow.commit()
             self._bus.publish(event)
         return replace(room, last_seq=event.seq), member, True
@@ -230,17 +241,21 @@ class RoomService:
         async with self._seq.hold([room_stream(RoomId(room_id))]):
             async with self._uow() as uow:
                 room = await self._room_for(uow, room_id, actor)
+                member = await uow.rooms.membership(room.id, target)
                 if reason == "kicked":
                     mine = await uow.rooms.membership(room.id, actor.persona.id)
-                    check_can_moderate(mine.role if mine else None,
-                                       staff=actor.account.role.is_staff)
+                    check_can_remove(mine.role if mine else None,
+                                     member.role if member else None,
+                                     staff=actor.account.role.is_staff)
                     if target == actor.persona.id:
                         raise InvalidInput("use leave to leave a room")
-                member = await uow.rooms.membership(room.id, target)
                 if member is None:
                     raise NotMember("not a member of this room")
                 persona = await uow.personas.get(target)
                 await uow.rooms.remove_member(room.id, target)
+                if reason == "kicked":
+                    # A kick from an invite-only room also takes back the invitation.
+                    await uow.rooms.remove_invite(room.id, target)
                 event = await self._append(uow, room.id, EventKind.LEAVE, persona,
                                            data={"reason": reason})
                 await uow.commit()
@@ -271,10 +286,15 @@ class RoomService:
                 check_can_set_role(mine.role if mine else None,
                                    staff=actor.account.role.is_staff)
                 target = await self._member(uow, room, PersonaId(target_id))
+                if target.role is RoomRole.OWNER and new_role is not RoomRole.OWNER:
+                    owners = [m for m in await uow.rooms.members(room.id)
+                              if m.role is RoomRole.OWNER]
+                    if len(owners) == 1:
+                        raise Conflict("a room needs an owner: make someone else owner first")
                 await uow.rooms.set_role(room.id, target.persona_id, new_role)
                 persona = await uow.personas.get(target.persona_id)
                 event = await self._append(
-                    uow, room.id, EventKind.SYSTEM, actor.persona,
+                    uow, room.id, EventKind.SYSTEM, await self._fresh(uow, actor),
                     f"{persona.name if persona else 'someone'} is now {new_role.value}",
                     {"persona_id": target.persona_id, "role": new_role.value})
                 await uow.commit()
@@ -387,6 +407,7 @@ class RoomService:
         async with self._uow(readonly=True) as uow:
             room = await self._room_for(uow, room_id, actor)
             await self._member(uow, room, actor.persona.id)
+            sender = await self._fresh(uow, actor)
             target = await uow.personas.get(PersonaId(to_id))
             present = target is not None and await uow.rooms.membership(
                 room.id, target.id) is not None and target.id in self._presence.online([target.id])
@@ -394,8 +415,8 @@ class RoomService:
             raise NotFound("that persona is not present in this room")
         if target.id == actor.persona.id:
             raise InvalidInput("you cannot whisper to yourself")
-        whisper = Whisper(room_id=room.id, at=self._clock.now(), from_id=actor.persona.id,
-                          from_name=actor.persona.name, to_id=target.id, to_name=target.name,
+        whisper = Whisper(room_id=room.id, at=self._clock.now(), from_id=sender.id,
+                          from_name=sender.name, to_id=target.id, to_name=target.name,
                           text=clean)
         self._bus.publish(whisper)
         return whisper

@@ -73,10 +73,13 @@ class SessionRegistry:
             closed += 1
         return closed
 
-    def close_all(self, code: int, reason: str) -> None:
-        for sessions in list(self._by_account.values()):
-            for session in list(sessions):
-                session.close(code, reason)
+    def close_persona(self, persona_id: PersonaId, *, reason: str) -> int:
+        sessions = list(self._by_persona.get(persona_id, ()))
+        for session in sessions:
+            # Stop deliveries now, not when the socket finally closes.
+            session.detach_all()
+            session.close(4002, reason)
+        return len(sessions)
 
     # ------------------------------------------------------------ bus observer
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tryst.domain.events import RoomEvent
@@ -131,6 +131,10 @@ class SqlRooms:
             room_invites.c.room_id == room_id,
             room_invites.c.persona_id == persona_id))) is not None
 
+    async def remove_invite(self, room_id: RoomId, persona_id: PersonaId) -> None:
+        await self._c.execute(delete(room_invites).where(
+            room_invites.c.room_id == room_id, room_invites.c.persona_id == persona_id))
+
     async def remove_invites_of(self, persona_id: PersonaId) -> None:
         await self._c.execute(delete(room_invites)
                               .where(room_invites.c.persona_id == persona_id))
@@ -195,8 +199,11 @@ class SqlRoomEvents:
         if erase:
             await self._c.execute(delete(room_events).where(where))
         else:
+            spoken = [k.value for k in (EventKind.SAY, EventKind.POSE, EventKind.OOC,
+                                        EventKind.SYSTEM)]
             await self._c.execute(update(room_events).where(where).values(
-                persona_id=None, persona_name=DELETED, text=DELETED, data={}))
+                persona_id=None, persona_name=DELETED, data={},
+                text=case((room_events.c.kind.in_(spoken), DELETED), else_="")))
         return seqs
 
     async def rooms_authored_in(self, persona_id: PersonaId) -> list[RoomId]:

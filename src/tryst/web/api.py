@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from tryst import __version__, presenters
 from tryst.config import Settings
 from tryst.domain.accounts import Account, AgeEvidence
-from tryst.domain.errors import Forbidden, NotAuthenticated
+from tryst.domain.errors import Forbidden, InvalidInput, NotAuthenticated
 from tryst.domain.personas import PersonaDraft
 from tryst.services.accounts import AccountService
 from tryst.services.actor import Actor
@@ -41,6 +41,17 @@ class ApiContext:
 
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _changes(body: Any, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The fields a PATCH sets. An explicit null is refused: none of these fields can be
+    empty-by-null, and guessing what null meant would change data nobody asked to."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude=exclude)
+    nulls = sorted(k for k, v in changes.items() if v is None)
+    if nulls:
+        raise InvalidInput("these fields cannot be null: " + ", ".join(nulls),
+                           details={"fields": nulls})
+    return changes
 
 
 def build_api(ctx: ApiContext) -> APIRouter:
@@ -165,8 +176,7 @@ def build_api(ctx: ApiContext) -> APIRouter:
     @api.patch("/personas/{persona_id}", tags=["personas"])
     async def update_persona(persona_id: str, body: s.PersonaPatch,
                              who: Auth) -> dict[str, Any]:
-        changes = body.model_dump(exclude_unset=True)
-        persona = await ctx.personas.update(who.account, persona_id, changes)
+        persona = await ctx.personas.update(who.account, persona_id, _changes(body))
         return presenters.persona_card(persona)
 
     @api.delete("/personas/{persona_id}", tags=["personas"], status_code=204)
@@ -200,7 +210,7 @@ def build_api(ctx: ApiContext) -> APIRouter:
                summary="Change a room (topic: moderators; the rest: owners)")
     async def update_room(room_id: str, body: s.RoomPatch, who: Auth) -> dict[str, Any]:
         actor = await act_as(who, body.persona_id)
-        changes = body.model_dump(exclude_unset=True, exclude={"persona_id"})
+        changes = _changes(body, exclude={"persona_id"})
         return presenters.room(await ctx.rooms.update(actor, room_id, changes))
 
     @api.post("/rooms/{room_id}/join", tags=["rooms"])
