@@ -353,10 +353,12 @@ class RoomService:
         async with self._seq.hold([room_stream(room_id)]):
             async with self._uow() as uow:
                 room = await uow.rooms.get(room_id)
-                personas = await uow.personas.many(line.actor.persona.id for line in batch)
+                ids = [line.actor.persona.id for line in batch]
+                personas = await uow.personas.many(ids)
+                members = await uow.rooms.memberships(room_id, ids) if room else {}
                 for line in batch:
                     try:
-                        persona = await self._may_speak(uow, room, line, personas)
+                        persona = await self._may_speak(uow, room, line, personas, members)
                     except TrystError as exc:
                         line.result.set_exception(exc)
                         continue
@@ -379,12 +381,11 @@ class RoomService:
                 line.result.set_result(event)
 
     async def _may_speak(self, uow: UnitOfWork, room: Room | None, line: _Line,
-                         personas: Mapping[PersonaId, Persona]) -> Persona:
+                         personas: Mapping[PersonaId, Persona],
+                         members: Mapping[PersonaId, Membership]) -> Persona:
         actor = line.actor
         staff = actor.account.role.is_staff
-        member = None
-        if room is not None:
-            member = await uow.rooms.membership(room.id, actor.persona.id)
+        member = members.get(actor.persona.id)
         if room is None or (member is None and room.visibility is Visibility.INVITE_ONLY \
                 and not staff and not await uow.rooms.is_invited(room.id, actor.persona.id)):
             raise NotFound("no such room")  # invite-only rooms stay invisible

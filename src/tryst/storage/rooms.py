@@ -92,6 +92,13 @@ class SqlRooms:
             room_members.c.persona_id == persona_id))).first()
         return _member(row) if row else None
 
+    async def memberships(self, room_id: RoomId,
+                          persona_ids: Sequence[PersonaId]) -> dict[PersonaId, Membership]:
+        rows = await self._c.execute(select(room_members).where(
+            room_members.c.room_id == room_id,
+            room_members.c.persona_id.in_(list(set(persona_ids)))))
+        return {PersonaId(r.persona_id): _member(r) for r in rows}
+
     async def add_member(self, membership: Membership) -> None:
         await self._c.execute(insert(room_members).values(
             room_id=membership.room_id, persona_id=membership.persona_id,
