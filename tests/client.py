@@ -72,6 +72,7 @@ class Ws:
         self.conn = conn
         self.events: list[dict[str, Any]] = []
         self.replies: dict[str, dict[str, Any]] = {}
+        self.reply_order: list[dict[str, Any]] = []
         self.unmatched_errors: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -91,6 +92,7 @@ class Ws:
                 for msg in frames_to_messages(raw):
                     if msg["type"] in ("ack", "error") and msg.get("id"):
                         self.replies[msg["id"]] = msg
+                        self.reply_order.append(msg)
                     elif msg["type"] == "error":
                         self.unmatched_errors.append(msg)
                     else:

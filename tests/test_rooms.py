@@ -4,6 +4,7 @@ history and retention."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -246,3 +247,34 @@ async def test_rooms_per_persona_limit(server_factory: ServerFactory) -> None:
         await ws.ok("leave", room=second["id"])
         await ws.ok("join", room=third["id"])
         await ws.close()
+
+
+async def test_pipelined_lines_keep_their_order_and_replies_arrive_in_order(
+        server: Running) -> None:
+    api, owner, ws = await persona_ws(server, "Fast Typist")
+    room = await api.new_room(owner["id"], "Pipeline Room")
+    sent: list[str] = []
+    for i in range(40):  # send everything without waiting for a single reply
+        frame: dict[str, Any] = {"type": "say", "id": f"p{i}", "room": room["id"],
+                                 "text": f"line {i}"}
+        if i == 13:
+            frame = {"type": "say", "id": "p13", "room": room["id"], "text": ""}  # invalid
+        if i == 20:
+            frame = {"type": "who", "id": "p20", "room": room["id"]}  # waits for 0..19
+        if i == 30:
+            frame = {"type": "say", "id": "p30", "room": "r_0000000000000000", "text": "x"}
+        sent.append(frame["id"])
+        await ws.send_raw(json.dumps(frame))
+    await ws.wait_for(lambda: all(i in ws.replies for i in sent))
+    order = [m["id"] for m in ws.reply_order if m["id"] in sent]
+    assert order == sent  # replies in the order the commands were sent
+    assert ws.replies["p13"]["code"] == "invalid"
+    assert ws.replies["p30"]["code"] == "not_found"
+    assert ws.replies["p20"]["type"] == "ack"
+    says = [e for e in (await ws.ok("history", room=room["id"], limit=200))["events"]
+            if e["kind"] == "say"]
+    expected = [f"line {i}" for i in range(40) if i not in (13, 20, 30)]
+    assert [e["text"] for e in says] == expected
+    acked = [ws.replies[f"p{i}"]["result"]["seq"] for i in range(40) if i not in (13, 20, 30)]
+    assert acked == [e["seq"] for e in says]
+    await ws.close()

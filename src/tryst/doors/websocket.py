@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "wsjson/1"
 MAX_FLUSH = 1024  # frames per write; the rest go in the next pass
+MAX_PIPELINE = 64  # lines one connection may have waiting to be stored
 
 
 def encode_event(event: Event) -> bytes:
@@ -366,25 +368,76 @@ class WebSocketDoor:
             return session
 
     async def _read_loop(self, websocket: WebSocket, session: Session) -> None:
-        while True:
-            raw = await self._receive(websocket)
-            msg_id: str | None = None
-            try:
-                msg = self._decode(raw, session.address)
-                msg_id = msg.id
-                if isinstance(msg, m.Hello):
-                    raise wsjson.ProtocolError("already_authenticated",
-                                               "hello was already said on this connection",
-                                               id=msg_id)
-                command = to_command(msg)
-                result = await session.execute(command)
-                session.send_frame(_ack(msg.id, render_result(command, result)))
-            except wsjson.ProtocolError as exc:
-                session.send_frame(_error(exc.code, exc.message, exc.id, exc.details))
-            except TrystError as exc:
-                session.send_frame(_error(exc.code, exc.message, msg_id, exc.details))
-            except Exception:
-                log.exception("command failed")
-                session.send_frame(_error("internal_error",
-                                          "something went wrong on the server; nothing was "
-                                          "acknowledged", msg_id))
+        """Execute commands in the order they arrive. Lines (say, pose, ooc, notice) are
+        pipelined: the next frame is read while earlier lines are being stored, so a
+        client sending several lines is not held to one database round trip each. Any
+        other command first waits for the lines before it; replies leave in arrival
+        order."""
+        pending: deque[asyncio.Task[None]] = deque()
+
+        def reply_in_order(frame: bytes) -> None:
+            if pending and not pending[-1].done():
+                pending.append(asyncio.create_task(self._reply_after(
+                    session, pending[-1], frame)))
+            else:
+                session.send_frame(frame)
+
+        try:
+            while True:
+                raw = await self._receive(websocket)
+                msg_id: str | None = None
+                try:
+                    msg = self._decode(raw, session.address)
+                    msg_id = msg.id
+                    if isinstance(msg, m.Hello):
+                        raise wsjson.ProtocolError("already_authenticated",
+                                                   "hello was already said on this connection",
+                                                   id=msg_id)
+                    command = to_command(msg)
+                    stored = session.submit(command)
+                    if stored is not None:
+                        while pending and pending[0].done():
+                            pending.popleft()
+                        if len(pending) >= MAX_PIPELINE:
+                            await pending[0]  # back-pressure: stop reading for a moment
+                        pending.append(asyncio.create_task(self._ack_line(
+                            session, msg.id, command, stored, pending[-1] if pending else None)))
+                        continue
+                    if pending:
+                        await pending[-1]  # everything sent before this command is done
+                        pending.clear()
+                    result = await session.execute(command)
+                    session.send_frame(_ack(msg.id, render_result(command, result)))
+                except wsjson.ProtocolError as exc:
+                    reply_in_order(_error(exc.code, exc.message, exc.id, exc.details))
+                except TrystError as exc:
+                    reply_in_order(_error(exc.code, exc.message, msg_id, exc.details))
+                except Exception:
+                    log.exception("command failed")
+                    reply_in_order(_error("internal_error", "something went wrong on the "
+                                          "server; nothing was acknowledged", msg_id))
+        finally:
+            for task in pending:
+                task.cancel()
+
+    @staticmethod
+    async def _reply_after(session: Session, previous: asyncio.Task[None],
+                           frame: bytes) -> None:
+        await asyncio.wait({previous})
+        session.send_frame(frame)
+
+    @staticmethod
+    async def _ack_line(session: Session, msg_id: str, command: c.Command,
+                        stored: asyncio.Future[Any], previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # replies in arrival order, whatever the outcome
+        try:
+            event = await asyncio.shield(stored)
+        except TrystError as exc:
+            session.send_frame(_error(exc.code, exc.message, msg_id, exc.details))
+        except Exception:
+            log.exception("storing a line failed")
+            session.send_frame(_error("internal_error", "something went wrong on the server; "
+                                      "nothing was acknowledged", msg_id))
+        else:
+            session.send_frame(_ack(msg_id, render_result(command, event)))

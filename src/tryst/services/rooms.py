@@ -304,26 +304,31 @@ class RoomService:
 
     async def post(self, actor: Actor, room_id: str, kind: EventKind, text: str) -> RoomEvent:
         """Say, pose or OOC in a room: validated, rate limited, stored, then published."""
-        if kind not in SPOKEN_KINDS:
-            raise InvalidInput("only say, pose and ooc can be posted")
-        clean = validate_message(text, self._settings.max_message_chars)
-        self._limiter.check(actor.persona.id)
-        return await self._write_spoken(actor, room_id, kind, clean, moderator_only=False)
+        return await asyncio.shield(self.submit_line(actor, room_id, kind, text))
 
     async def notice(self, actor: Actor, room_id: str, text: str) -> RoomEvent:
         """A system notice from a room's owner or moderator."""
+        return await asyncio.shield(self.submit_line(actor, room_id, EventKind.SYSTEM, text))
+
+    def submit_line(self, actor: Actor, room_id: str, kind: EventKind,
+                    text: str) -> asyncio.Future[RoomEvent]:
+        """Check a say, pose, ooc or notice (system) and queue it for the room's next
+        transaction, without waiting. Bad text and rate limits raise at once; the
+        returned future resolves with the stored event once it is committed and
+        published, or fails (not a member, room gone, database error).
+
+        Lines that arrive while a transaction is in flight share the next one (group
+        commit): one round of database work for many messages. Lines queued from one
+        connection are stored in the order they were queued."""
+        if kind not in SPOKEN_KINDS and kind is not EventKind.SYSTEM:
+            raise InvalidInput("only say, pose, ooc and notices can be posted")
         clean = validate_message(text, self._settings.max_message_chars)
         self._limiter.check(actor.persona.id)
-        return await self._write_spoken(actor, room_id, EventKind.SYSTEM, clean,
-                                        moderator_only=True)
-
-    async def _write_spoken(self, actor: Actor, room_id: str, kind: EventKind, text: str, *,
-                            moderator_only: bool) -> RoomEvent:
-        """Queue the line for the room's next transaction and wait until it is committed
-        and published. Lines that arrive while a transaction is in flight share the
-        next one (group commit): one round of database work for many messages."""
         loop = asyncio.get_running_loop()
-        pending = _Line(actor, kind, text, moderator_only, loop.create_future())
+        result: asyncio.Future[RoomEvent] = loop.create_future()
+        # A caller that went away must not leave "exception never retrieved" behind.
+        result.add_done_callback(lambda f: f.cancelled() or f.exception())
+        line = _Line(actor, kind, clean, kind is EventKind.SYSTEM, result)
         rid = RoomId(room_id)
         queue = self._queues.get(rid)
         if queue is None:
@@ -331,8 +336,8 @@ class RoomService:
             task = loop.create_task(self._drain(rid, queue))
             self._drains.add(task)
             task.add_done_callback(self._drains.discard)
-        queue.append(pending)
-        return await asyncio.shield(pending.result)
+        queue.append(line)
+        return result
 
     async def _drain(self, room_id: RoomId, queue: list[_Line]) -> None:
         try:

@@ -61,6 +61,8 @@ class WhoEntry:
 
 
 Closer = Callable[[int, str], None]
+_PIPELINED: dict[type, EventKind] = {c.Say: EventKind.SAY, c.Pose: EventKind.POSE,
+                                     c.Ooc: EventKind.OOC, c.PostNotice: EventKind.SYSTEM}
 
 
 class Session:
@@ -197,6 +199,17 @@ class Session:
         if self.persona is None:
             raise NoPersona("choose a persona first (hello with a persona, or switch_persona)")
         return Actor(self.account, self.persona)
+
+    def submit(self, command: c.Command) -> asyncio.Future[RoomEvent] | None:
+        """Start a say, pose, ooc or notice without waiting for it to be stored (so a
+        client can pipeline lines); None for any other command. Raises at once for
+        problems that need no database (no persona, bad text, rate limit)."""
+        kind = _PIPELINED.get(type(command))
+        if kind is None:
+            return None
+        actor = self.actor()
+        assert isinstance(command, c.Say | c.Pose | c.Ooc | c.PostNotice)
+        return self._rooms.submit_line(actor, command.room_id, kind, command.text)
 
     async def execute(self, command: c.Command) -> object:
         """Run one command for this connection and return its typed result."""
