@@ -3,6 +3,9 @@ export and erasure."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import httpx
 import pytest
 
@@ -230,3 +233,49 @@ async def test_delete_account_erases_private_and_redacts_public(server: Running)
         gone = await http.post("/api/v1/sessions", json={"username": "pat", "password": PASSWORD})
     assert gone.status_code == 401
     await watcher.close()
+
+
+async def test_deletion_racing_activity_leaves_nothing_behind(server: Running) -> None:
+    """Whatever the interleaving, once deletion has answered, nothing the account wrote
+    survives in a private room, and none of its connections still receives anything."""
+    from sqlalchemy import select
+
+    from tryst.storage.tables import room_events, room_members
+
+    host_api = await register(server.base, "racehost")
+    host = await host_api.new_persona("Race Host")
+    rooms = [await host_api.new_room(host["id"], f"Race Room {i}", visibility="invite_only")
+             for i in range(6)]
+    victim_api = await register(server.base, "racer")
+    victim = await victim_api.new_persona("Racer")
+    for room in rooms:
+        await host_api.call("POST", f"/rooms/{room['id']}/invites", json={
+            "persona_id": host["id"], "target_persona_id": victim["id"]})
+    ws = await Ws.connect(server.base, victim_api.token)
+    await ws.hello(victim["id"])
+
+    async def keep_busy() -> None:
+        for room in rooms:
+            for command in (("join", {}), ("say", {"text": "racing line"})):
+                reply = await ws.request(command[0], room=room["id"], **command[1])
+                if reply["type"] == "error" or ws.conn.close_code is not None:
+                    return
+
+    busy = asyncio.create_task(keep_busy())
+    await asyncio.sleep(0.01)
+    await victim_api.call("DELETE", "/accounts/me", expect=204,
+                          json={"password": PASSWORD, "confirm": "delete my account"})
+    await asyncio.gather(busy, return_exceptions=True)  # it stops when it is refused or cut
+    async with server.tryst.engine.connect() as conn:
+        lines = (await conn.execute(select(room_events.c.text).where(
+            room_events.c.text == "racing line"))).all()
+        members = (await conn.execute(select(room_members).where(
+            room_members.c.persona_id == victim["id"]))).all()
+    assert lines == [] and members == []
+    host_ws = await Ws.connect(server.base, host_api.token)
+    await host_ws.hello(host["id"])
+    for room in rooms:
+        await host_ws.ok("say", room=room["id"], text="after")
+    await asyncio.sleep(0.2)
+    assert "after" not in json.dumps(ws.events)
+    await host_ws.close()

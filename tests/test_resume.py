@@ -110,7 +110,8 @@ async def test_resume_past_retention_is_flagged_truncated(server_factory: Server
         await lws.close()
 
 
-def stalled_client(base: str, token: str, persona_id: str) -> socket.socket:
+def stalled_client(base: str, token: str, persona_id: str,
+                   resume: dict[str, int] | None = None) -> socket.socket:
     """Connect, say hello, then never read again: a client on a stalled network. Uses the
     sans-I/O websockets protocol on a plain socket with a small receive buffer, so
     nothing reads on our behalf."""
@@ -129,7 +130,7 @@ def stalled_client(base: str, token: str, persona_id: str) -> socket.socket:
     while protocol.state is not State.OPEN:
         protocol.receive_data(sock.recv(4096))
     protocol.send_text(json.dumps({"type": "hello", "id": "h", "version": 1,
-                                   "persona": persona_id}).encode())
+                                   "persona": persona_id, "resume": resume or {}}).encode())
     sock.sendall(b"".join(protocol.data_to_send()))
     return sock
 
@@ -144,7 +145,10 @@ async def test_slow_consumer_is_dropped_and_resumes_without_loss(
         stalled = await asyncio.to_thread(stalled_client, srv.base, listener.token, lp["id"])
         tws = await Ws.connect(srv.base, talker.token)
         await tws.hello(t["id"])
-        await tws.wait_for(lambda: len(registry) == 2)
+        for _ in range(200):
+            if len(registry) == 2:
+                break
+            await asyncio.sleep(0.02)
         big = "x" * 40_000
         sent = []
         for i in range(500):
@@ -278,3 +282,35 @@ def test_any_pattern_of_disconnects_yields_each_event_once_in_order(
             asyncio.run(run())
 
         check()
+
+
+async def test_reader_stalled_during_resume_is_dropped_not_leaked(
+        server_factory: ServerFactory) -> None:
+    async with server_factory(outbox_limit=20, max_message_chars=50_000,
+                              max_frame_bytes=64 * 1024) as srv:
+        talker, t, listener, lp, room = await room_with_two(srv)
+        registry = srv.tryst.registry
+        tws = await Ws.connect(srv.base, talker.token)
+        await tws.hello(t["id"])
+        big = "x" * 40_000
+        for i in range(160):  # a backlog (6 MB) bigger than the kernel's socket buffers
+            await tws.ok("say", room=room["id"], text=f"{i} {big}")
+        stalled = await asyncio.to_thread(stalled_client, srv.base, listener.token, lp["id"],
+                                          {f"room:{room['id']}": 0})
+        for _ in range(200):
+            if len(registry) == 2:
+                break
+            await asyncio.sleep(0.02)
+        for i in range(100):  # live traffic while its catch-up is stuck
+            await tws.ok("say", room=room["id"], text=f"live {i} {big}")
+            if len(registry) == 1:
+                break
+        for _ in range(200):
+            if len(registry) == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert len(registry) == 1, "the stalled reader was kept (and its buffer grew)"
+        assert srv.tryst.bus.subscriber_count(f"room:{room['id']}") == 1
+        assert registry.online([lp["id"]]) == set()
+        stalled.close()
+        await tws.close()

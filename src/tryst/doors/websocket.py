@@ -114,8 +114,11 @@ class Flusher:
         if not outbox:
             return
         raw = self._raw
+        if not raw.open:
+            outbox.close()  # nobody will read it: release catch-ups waiting for a drain
+            return
         if not raw.writable:
-            if self._waiting is None and raw.open:
+            if self._waiting is None:
                 self._waiting = asyncio.get_running_loop().create_task(self._resume())
             return
         items = outbox.take(MAX_FLUSH)
@@ -130,7 +133,7 @@ class Flusher:
             self.kick()
 
     async def _resume(self) -> None:
-        await self._raw.wait_writable()
+        await self._raw.wait_writable()  # also set when the connection is lost
         self._waiting = None
         self.kick()
 
@@ -264,12 +267,16 @@ class WebSocketDoor:
 
     async def _serve(self, websocket: WebSocket, outbox: Outbox, address: str, closer: Any,
                      holder: list[Session]) -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            session = await self._hello(websocket, outbox, address, closer)
+        try:
+            session = await self._hello(websocket, outbox, address, closer, holder)
             if session is None:
                 return
-            holder.append(session)
             await self._read_loop(websocket, session)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("WebSocket connection failed")
+            closer(1011, "internal_error")
 
     async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:
         """Send the close frame, giving up after a short wait: a client that stopped
@@ -306,7 +313,7 @@ class WebSocketDoor:
         return msg
 
     async def _hello(self, websocket: WebSocket, outbox: Outbox, address: str,
-                     closer: Any) -> Session | None:
+                     closer: Any, holder: list[Session]) -> Session | None:
         header_token = request_token(websocket)
         # One deadline for the whole greeting: invalid frames do not buy more time.
         deadline = asyncio.get_running_loop().time() + self.settings.hello_timeout
@@ -337,6 +344,7 @@ class WebSocketDoor:
                                   outbox=outbox)
                 session.set_closer(closer)
                 self.registry.register(session)
+                holder.append(session)  # from here on, the handler unregisters it
             except wsjson.ProtocolError as exc:
                 outbox.push(_error(exc.code, exc.message, exc.id, exc.details))
                 continue

@@ -17,17 +17,17 @@ from tryst.domain.accounts import (
     validate_password,
 )
 from tryst.domain.errors import Conflict, InvalidInput, NotAuthenticated
-from tryst.domain.events import RoomEvent
-from tryst.ids import new_account_id
+from tryst.ids import PersonaId, new_account_id
 from tryst.ports import (
     AgeAssuranceProvider,
     AuthSession,
     Bus,
     ConnectionControl,
     PasswordHasher,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
-from tryst.services.erasure import erase_persona, rooms_touched, streams_of
+from tryst.services.erasure import erase_personas
 from tryst.services.sequencer import StreamSequencer
 
 
@@ -128,27 +128,30 @@ class AccountService:
 
     async def delete_account(self, account: Account, password: str) -> None:
         """Erase the account: personas and profile go; in invite-only rooms what they wrote
-        is deleted, elsewhere it becomes "[deleted]"; then every session ends."""
+        is deleted, elsewhere it becomes "[deleted]"; every session ends."""
         async with self._uow(readonly=True) as uow:
             stored = await uow.accounts.password_hash(account.id)
-            personas = await uow.personas.for_account(account.id)
-            touched = {p.id: await rooms_touched(uow, p.id) for p in personas}
         if not await self._hasher.verify(stored, password):
             raise NotAuthenticated("the password is wrong")
+        # End every session first, so nothing new can authenticate, then close the live
+        # connections: no connection of this account acts while it is being erased.
+        async with self._uow() as uow:
+            await uow.sessions.revoke_all_except(account.id, keep=None)
+            await uow.commit()
         self._connections.close_account(account.id, keep_token_hash=None,
                                         reason="account deleted")
-        all_rooms = sorted({r for rooms in touched.values() for r in rooms})
-        published: list[RoomEvent] = []
-        async with self._seq.hold(streams_of(all_rooms)):
-            async with self._uow() as uow:
-                now = self._clock.now()
-                for persona in personas:
-                    published += await erase_persona(uow, persona.id, now, touched[persona.id])
-                await uow.sessions.revoke_all_except(account.id, keep=None)
-                await uow.accounts.delete(account.id)
-                await uow.commit()
-            for event in published:
-                self._bus.publish(event)
+
+        async def personas_of(uow: UnitOfWork) -> list[PersonaId]:
+            return [p.id for p in await uow.personas.for_account(account.id)]
+
+        async def delete_row(uow: UnitOfWork) -> None:
+            await uow.accounts.delete(account.id)
+
+        await erase_personas(uow=self._uow, sequencer=self._seq, bus=self._bus,
+                             clock=self._clock, persona_ids=personas_of, finish=delete_row)
+        # A connection that authenticated just before the sessions ended.
+        self._connections.close_account(account.id, keep_token_hash=None,
+                                        reason="account deleted")
 
     async def export(self, account: Account) -> dict[str, object]:
         """Everything stored about the account, as JSON-ready data."""

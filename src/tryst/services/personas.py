@@ -10,7 +10,6 @@ from tryst.clock import Clock
 from tryst.config import Settings
 from tryst.domain.accounts import Account
 from tryst.domain.errors import Conflict, Forbidden, InvalidInput, LimitReached, NotFound
-from tryst.domain.events import RoomEvent
 from tryst.domain.personas import (
     Persona,
     PersonaDraft,
@@ -20,8 +19,8 @@ from tryst.domain.personas import (
 )
 from tryst.domain.tags import TagVocabulary
 from tryst.ids import PersonaId, new_persona_id
-from tryst.ports import Bus, ConnectionControl, UnitOfWorkFactory
-from tryst.services.erasure import erase_persona, rooms_touched, streams_of
+from tryst.ports import Bus, ConnectionControl, UnitOfWork, UnitOfWorkFactory
+from tryst.services.erasure import erase_personas
 from tryst.services.sequencer import StreamSequencer
 
 EDITABLE = frozenset({"name", "age", "short_description", "profile", "pronouns", "interests",
@@ -124,17 +123,16 @@ class PersonaService:
 
     async def delete(self, account: Account, persona_id: str) -> None:
         persona = await self.owned(account, persona_id)
-        # Connections acting as the persona must not see anything more: close them first.
+        # Connections acting as the persona must not see anything more: close them
+        # before erasing, and again after, for one that attached in between.
         self._connections.close_persona(persona.id, reason="persona deleted")
-        async with self._uow(readonly=True) as uow:
-            rooms = await rooms_touched(uow, persona.id)
-        published: list[RoomEvent] = []
-        async with self._seq.hold(streams_of(rooms)):
-            async with self._uow() as uow:
-                published = await erase_persona(uow, persona.id, self._clock.now(), rooms)
-                await uow.commit()
-            for event in published:
-                self._bus.publish(event)
+
+        async def just_this(_: UnitOfWork) -> list[PersonaId]:
+            return [persona.id]
+
+        await erase_personas(uow=self._uow, sequencer=self._seq, bus=self._bus,
+                             clock=self._clock, persona_ids=just_this)
+        self._connections.close_persona(persona.id, reason="persona deleted")
 
     async def account_of(self, staff: Account,
                          persona_id: str) -> tuple[Account, list[Persona]]:

@@ -30,6 +30,10 @@ class Outbox:
         return len(self._items)
 
     @property
+    def limit(self) -> int:
+        return self._limit
+
+    @property
     def page_size(self) -> int:
         """How many stored events a catch-up may queue at once: half the limit, so live
         traffic arriving meanwhile still fits."""

@@ -116,6 +116,10 @@ class Session:
             pending = self._pending.get(stream)
             if pending is not None:
                 pending.append(delivery)
+                # Buffered events count toward the outbox limit too: a client that stops
+                # reading during a catch-up is as slow as one that stops reading later.
+                if len(pending) + len(self.outbox) > self.outbox.limit:
+                    self.close(4008, "slow_consumer")
                 return
             cursor = self._cursors.get(stream)
             if cursor is None or event.seq <= cursor:
@@ -188,7 +192,9 @@ class Session:
         return cursor
 
     def _release(self, stream: str, cursor: int) -> None:
-        pending = self._pending.pop(stream, [])
+        pending = self._pending.pop(stream, None)
+        if pending is None:
+            return  # unfollowed (left, kicked, persona switched) while catching up
         self._cursors[stream] = cursor
         for delivery in pending:
             self.deliver(delivery)
@@ -259,6 +265,8 @@ class Session:
             self._bus.unsubscribe(stream, self)
         self._cursors.clear()
         self._pending.clear()
+        for task in self._tasks:
+            task.cancel()  # catch-ups for the previous persona's streams
         self.persona = persona
         if self.on_persona_change is not None:
             self.on_persona_change(self, previous, persona.id)
