@@ -4,6 +4,7 @@ events it missed: none lost, none twice, in order."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 from pathlib import Path
@@ -172,6 +173,7 @@ async def test_slow_consumer_is_dropped_and_resumes_without_loss(
 # ---------------------------------------------------------------- property test
 
 Step = tuple[str, int]
+ROOM_NUMBERS = itertools.count(1)  # a fresh room per example (object ids get reused)
 steps = st.lists(st.one_of(
     st.tuples(st.just("post"), st.integers(1, 4)),
     st.tuples(st.just("post_while_dropping"), st.integers(1, 6)),
@@ -183,7 +185,7 @@ steps = st.lists(st.one_of(
 
 async def scenario(base: str, talker: Api, tp: dict[str, Any], listener: Api,
                    lp: dict[str, Any], plan: list[Step]) -> None:
-    room = await talker.new_room(tp["id"], f"Prop {id(plan)}")
+    room = await talker.new_room(tp["id"], f"Prop {next(ROOM_NUMBERS)}")
     await listener.call("POST", f"/rooms/{room['id']}/join", json={"persona_id": lp["id"]})
     stream = f"room:{room['id']}"
     tws = await Ws.connect(base, talker.token)
