@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tryst.domain.rooms import EventKind
-from tryst.ids import PersonaId, RoomId
+from tryst.ids import PersonaId, RoomId, room_stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class RoomEvent:
 
     @property
     def stream(self) -> str:
-        return f"room:{self.room_id}"
+        return room_stream(self.room_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class Whisper:
 
     @property
     def stream(self) -> str:
-        return f"room:{self.room_id}"
+        return room_stream(self.room_id)
 
 
 Event = RoomEvent | Whisper

@@ -10,6 +10,7 @@ from tryst.domain.errors import AdultOptInRequired, Forbidden, InvalidInput
 from tryst.domain.text import clean_text
 from tryst.ids import PersonaId, RoomId
 
+DELETED = "[deleted]"  # stands in for an erased author's name and words
 ROOM_NAME_MAX = 48
 TOPIC_MAX = 300
 DESCRIPTION_MAX = 4000

@@ -8,12 +8,11 @@ from datetime import datetime
 from tryst.clock import Clock
 from tryst.domain.errors import Conflict
 from tryst.domain.events import RoomEvent
-from tryst.domain.rooms import EventKind, Visibility
+from tryst.domain.rooms import DELETED, EventKind, Visibility
 from tryst.ids import PersonaId, RoomId, room_stream
 from tryst.ports import Bus, UnitOfWork, UnitOfWorkFactory
 from tryst.services.sequencer import StreamSequencer
-
-DELETED = "[deleted]"
+from tryst.services.streams import append_event
 
 
 async def rooms_touched(uow: UnitOfWork, persona_id: PersonaId) -> list[RoomId]:
@@ -40,20 +39,13 @@ async def erase_persona(uow: UnitOfWork, persona_id: PersonaId, now: datetime,
         erase = room.visibility is Visibility.INVITE_ONLY
         seqs = await uow.events.redact_authored(persona_id, room_id, erase=erase)
         if seqs:
-            seq = await uow.rooms.next_seq(room_id)
-            event = RoomEvent(room_id=room_id, seq=seq, at=now, kind=EventKind.REDACTION,
-                              persona_id=None, persona_name=None, text="",
-                              data={"seqs": seqs, "erased": erase})
-            await uow.events.append(event)
-            events.append(event)
+            events.append(await append_event(uow, room_id, now, EventKind.REDACTION,
+                                             data={"seqs": seqs, "erased": erase}))
         if await uow.rooms.membership(room_id, persona_id) is not None:
             await uow.rooms.remove_member(room_id, persona_id)
-            seq = await uow.rooms.next_seq(room_id)
-            event = RoomEvent(room_id=room_id, seq=seq, at=now, kind=EventKind.LEAVE,
-                              persona_id=None, persona_name=DELETED, text="",
-                              data={"reason": "deleted"})
-            await uow.events.append(event)
-            events.append(event)
+            events.append(await append_event(uow, room_id, now, EventKind.LEAVE,
+                                             persona_name=DELETED,
+                                             data={"reason": "deleted"}))
     await uow.rooms.remove_invites_of(persona_id)
     await uow.personas.delete(persona_id)
     return events

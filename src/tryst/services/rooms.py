@@ -42,6 +42,7 @@ from tryst.ports import Bus, Presence, UnitOfWork, UnitOfWorkFactory
 from tryst.services.actor import Actor
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.sequencer import StreamSequencer
+from tryst.services.streams import append_event
 
 HISTORY_PAGE_MAX = 200
 GROUP_COMMIT_MAX = 256  # lines per transaction
@@ -87,13 +88,10 @@ class RoomService:
     async def _append(self, uow: UnitOfWork, room_id: RoomId, kind: EventKind,
                       persona: Persona | None, text: str = "",
                       data: dict[str, object] | None = None) -> RoomEvent:
-        seq = await uow.rooms.next_seq(room_id)
-        event = RoomEvent(room_id=room_id, seq=seq, at=self._clock.now(), kind=kind,
-                          persona_id=persona.id if persona else None,
-                          persona_name=persona.name if persona else None,
-                          text=text, data=data or {})
-        await uow.events.append(event)
-        return event
+        return await append_event(uow, room_id, self._clock.now(), kind,
+                                  persona_id=persona.id if persona else None,
+                                  persona_name=persona.name if persona else None,
+                                  text=text, data=data)
 
     async def _room_for(self, uow: UnitOfWork, room_id: str, actor: Actor) -> Room:
         """The room, if this persona may know it exists: invite-only rooms are invisible

@@ -10,11 +10,9 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tryst.domain.events import RoomEvent
-from tryst.domain.rooms import EventKind, Membership, Rating, Room, RoomRole, Visibility
+from tryst.domain.rooms import DELETED, EventKind, Membership, Rating, Room, RoomRole, Visibility
 from tryst.ids import PersonaId, RoomId
 from tryst.storage.tables import room_events, room_invites, room_members, rooms
-
-DELETED = "[deleted]"
 
 
 def _room(row: Any) -> Room:
