@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
@@ -26,10 +27,14 @@ from tryst.doors.websocket import WebSocketDoor
 from tryst.passwords import Argon2Hasher
 from tryst.ports import AgeAssuranceProvider
 from tryst.services.accounts import AccountService
+from tryst.services.boundaries import BoundaryService
+from tryst.services.conversations import ConversationService
 from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
+from tryst.services.requests import RequestService
 from tryst.services.rooms import RoomService
 from tryst.services.sequencer import StreamSequencer
+from tryst.sessions.private import PrivateCommands
 from tryst.sessions.registry import SessionRegistry
 from tryst.storage import migrate
 from tryst.storage.database import UnitOfWorkFactory, create_engine
@@ -70,6 +75,7 @@ class Tryst:
     accounts: AccountService
     personas: PersonaService
     rooms: RoomService
+    private: PrivateCommands
     asgi: Any
 
 
@@ -89,23 +95,37 @@ def build(settings: Settings, *, clock: Clock | None = None,
                               connections=registry)
     personas = PersonaService(uow=uow, clock=clock, settings=settings, vocabulary=vocabulary,
                               bus=bus, sequencer=sequencer, connections=registry)
+    message_limiter = RateLimiter(clock, rate=settings.message_rate,
+                                  burst=settings.message_burst, what="messages")
+    boundaries = BoundaryService(uow=uow, clock=clock, bus=bus, presence=registry)
+    registry.on_presence = boundaries.announce_soon
     rooms = RoomService(uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
-                        presence=registry,
-                        message_limiter=RateLimiter(clock, rate=settings.message_rate,
-                                                    burst=settings.message_burst,
-                                                    what="messages"))
+                        presence=registry, message_limiter=message_limiter,
+                        boundaries=boundaries)
+    private = PrivateCommands(
+        requests=RequestService(
+            uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
+            boundaries=boundaries, vocabulary=vocabulary,
+            request_limiter=RateLimiter(clock, rate=settings.request_rate_per_hour / 3600,
+                                        burst=settings.request_burst,
+                                        what="message requests")),
+        conversations=ConversationService(
+            uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
+            boundaries=boundaries, presence=registry, message_limiter=message_limiter),
+        boundaries=boundaries)
     address_limiter = RateLimiter(clock, rate=settings.address_rate,
                                   burst=settings.address_burst, what="requests")
     auth_limiter = RateLimiter(clock, rate=settings.auth_rate_per_minute / 60,
                                burst=settings.auth_burst, what="sign-in attempts")
     door = WebSocketDoor(settings=settings, clock=clock, accounts=accounts, personas=personas,
                          rooms=rooms, registry=registry, bus=bus,
-                         address_limiter=address_limiter)
+                         address_limiter=address_limiter, private=private)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(engine)
-        retention = asyncio.create_task(_retention_loop(rooms, clock, settings))
+        retention = asyncio.create_task(_retention_loop(rooms, private.conversations,
+                                                        clock, settings))
         log.info("tryst ready on %s", settings.resolved_database_url().split("@")[-1])
         try:
             yield
@@ -117,10 +137,11 @@ def build(settings: Settings, *, clock: Clock | None = None,
             await engine.dispose()
 
     ctx = ApiContext(settings=settings, accounts=accounts, personas=personas, rooms=rooms,
-                     auth_limiter=auth_limiter)
+                     auth_limiter=auth_limiter, private=private)
     asgi = create_web_app(ctx, door, address_limiter, lifespan)
     return Tryst(settings=settings, clock=clock, engine=engine, bus=bus, registry=registry,
-                 accounts=accounts, personas=personas, rooms=rooms, asgi=asgi)
+                 accounts=accounts, personas=personas, rooms=rooms, private=private,
+                 asgi=asgi)
 
 
 def server_config(tryst: Tryst) -> Any:
@@ -136,14 +157,23 @@ def server_config(tryst: Tryst) -> Any:
         access_log=settings.log_level == "debug")
 
 
-async def _retention_loop(rooms: RoomService, clock: Clock, settings: Settings) -> None:
-    """Purge room history older than the retention period, a few times per period."""
-    interval = max(60.0, min(3600.0, settings.retention_days * 86400 / 24))
+async def _retention_loop(rooms: RoomService, conversations: ConversationService,
+                          clock: Clock, settings: Settings) -> None:
+    """Purge room history older than the retention period, a few times per period, and
+    expired conversation lines every minute (disappearing messages are filtered out of
+    every read the moment they expire; this removes them from disk soon after)."""
+    room_every = timedelta(seconds=max(60.0, min(3600.0, settings.retention_days * 86400 / 24)))
+    next_rooms = clock.now()
     while True:
         try:
-            purged = await rooms.purge_expired()
-            if purged:
-                log.info("retention: removed %d room events", purged)
+            if clock.now() >= next_rooms:
+                next_rooms = clock.now() + room_every
+                purged = await rooms.purge_expired()
+                if purged:
+                    log.info("retention: removed %d room events", purged)
+            gone = await conversations.purge_expired()
+            if gone:
+                log.info("retention: removed %d conversation lines", gone)
         except Exception:
             log.exception("retention purge failed; will retry")
-        await clock.sleep(interval)
+        await clock.sleep(60.0)

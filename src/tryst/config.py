@@ -29,6 +29,10 @@ class Settings:
     hello_timeout: float = 15.0  # seconds a new WebSocket may take to say hello
     outbox_limit: int = 5000  # events queued for one connection before it is dropped
     session_days: float = 30.0
+    conversation_max_days: int = 30  # the longest any conversation may keep its history
+    request_cooldown_hours: float = 24.0  # before a request that was not accepted may be re-sent
+    request_rate_per_hour: float = 20.0  # new message requests per account
+    request_burst: int = 10
     tags_file: Path | None = None
     secure_cookies: bool = False
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)

@@ -9,6 +9,7 @@ from typing import NewType
 AccountId = NewType("AccountId", str)
 PersonaId = NewType("PersonaId", str)
 RoomId = NewType("RoomId", str)
+ConversationId = NewType("ConversationId", str)
 
 
 def _new(prefix: str) -> str:
@@ -30,3 +31,17 @@ def new_room_id() -> RoomId:
 def room_stream(room_id: RoomId) -> str:
     """Name of a room's event stream: streams are what sequence numbers count in."""
     return f"room:{room_id}"
+
+
+def new_conversation_id() -> ConversationId:
+    return ConversationId(_new("c"))
+
+
+def conversation_stream(conversation_id: ConversationId) -> str:
+    """Name of a conversation's event stream (numbered like a room's)."""
+    return f"conv:{conversation_id}"
+
+
+def inbox_stream(persona_id: PersonaId) -> str:
+    """A persona's live-only stream: message requests and invitations as they arrive."""
+    return f"inbox:{persona_id}"

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from tryst.domain.accounts import Account
-from tryst.domain.events import RoomEvent, Whisper
+from tryst.domain.blocks import Block, Mute
+from tryst.domain.conversations import Boundaries
+from tryst.domain.events import ConversationEvent, RoomEvent, Signal, Whisper
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import Membership, Room
 from tryst.domain.tags import TagVocabulary
@@ -48,7 +50,7 @@ def membership(m: Membership) -> dict[str, Any]:
             "joined_at": m.joined_at.isoformat()}
 
 
-def room_event(e: RoomEvent) -> dict[str, Any]:
+def room_event(e: RoomEvent | ConversationEvent) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "event", "stream": e.stream, "seq": e.seq, "at": e.at.isoformat(),
         "kind": e.kind.value,
@@ -73,3 +75,40 @@ def vocabulary(v: TagVocabulary) -> dict[str, Any]:
                                 for t in tags]}
         for name, tags in v.categories().items()
     ]}
+
+
+def conversation_event(e: ConversationEvent) -> dict[str, Any]:
+    out = room_event(e)
+    if e.expires_at is not None:
+        out["expires_at"] = e.expires_at.isoformat()
+    return out
+
+
+def signal(s: Signal) -> dict[str, Any]:
+    """Live-only notices: typing, read, presence, request."""
+    out: dict[str, Any] = {"type": s.kind, "stream": s.stream, "at": s.at.isoformat(),
+                           "persona": {"id": s.persona_id, "name": s.persona_name}}
+    out.update(s.data)
+    return out
+
+
+def boundaries(b: Boundaries) -> dict[str, Any]:
+    return {"persona_id": b.persona_id, "reach": b.reach.value,
+            "refuse_limit_conflicts": b.refuse_limit_conflicts, "auto_reply": b.auto_reply,
+            "status": b.status.value, "status_message": b.status_message}
+
+
+def presence(online: bool, b: Boundaries) -> dict[str, Any]:
+    if not online:
+        return {"online": False, "status": "offline", "status_message": ""}
+    return {"online": True, "status": b.status.value, "status_message": b.status_message}
+
+
+def block(b: Block) -> dict[str, Any]:
+    return {"persona": {"id": b.persona_id, "name": b.persona_name},
+            "created_at": b.created_at.isoformat()}
+
+
+def mute(m: Mute) -> dict[str, Any]:
+    return {"persona": {"id": m.persona_id, "name": m.persona_name},
+            "created_at": m.created_at.isoformat(), "until": m.until.isoformat()}

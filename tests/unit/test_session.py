@@ -39,6 +39,15 @@ class SlowRooms:
         return [], 1, 5
 
 
+class NoConversations:
+    async def active_ids(self, persona_id: PersonaId) -> list[Any]:
+        return []
+
+
+class Private:
+    conversations = NoConversations()
+
+
 class Personas:
     async def owned(self, account: Account, persona_id: str) -> Persona:
         return PERSONA
@@ -47,13 +56,14 @@ class Personas:
 async def test_leaving_during_catch_up_does_not_leave_a_dead_cursor() -> None:
     bus, rooms = MemoryBus(), SlowRooms()
     session = Session(account=ACCOUNT, token_hash="h", address="127.0.0.1", bus=bus,
-                      rooms=rooms, personas=Personas(), outbox=Outbox(100))  # type: ignore[arg-type]
+                      rooms=rooms, personas=Personas(), outbox=Outbox(100),  # type: ignore[arg-type]
+                      private=Private())  # type: ignore[arg-type]
     selecting = asyncio.create_task(session.execute(c.SelectPersona(PERSONA.id, {})))
     await rooms.reading.wait()  # subscribed, reading the database
-    session.unfollow(ROOM)  # the persona left the room meanwhile (registry.observe)
+    session.unfollow(room_stream(ROOM))  # the persona left the room meanwhile (registry.observe)
     rooms.gate.set()
     await selecting
     assert room_stream(ROOM) not in session.streams
     assert bus.subscriber_count(room_stream(ROOM)) == 0
-    session.follow(ROOM, after=6)  # rejoining must subscribe again
+    session.follow(room_stream(ROOM), after=6)  # rejoining must subscribe again
     assert bus.subscriber_count(room_stream(ROOM)) == 1

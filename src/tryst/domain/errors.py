@@ -71,3 +71,10 @@ class NotMember(TrystError):
 class AgeAssuranceFailed(TrystError):
     code = "age_assurance_failed"
     status = 422
+
+
+class RequestPending(TrystError):
+    """The other side has not accepted. Declines and blocks give exactly this answer."""
+
+    code = "request_pending"
+    status = 409

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tryst.domain.rooms import EventKind
-from tryst.ids import PersonaId, RoomId, room_stream
+from tryst.ids import (
+    AccountId,
+    ConversationId,
+    PersonaId,
+    RoomId,
+    conversation_stream,
+    room_stream,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +28,33 @@ class RoomEvent:
     persona_name: str | None
     text: str
     data: dict[str, object] = field(default_factory=dict)
+    # The author's account: never sent to clients, used to apply blocks. Filled in by
+    # the service for live events and by a join when read back.
+    account_id: AccountId | None = None
 
     @property
     def stream(self) -> str:
         return room_stream(self.room_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEvent:
+    """One entry in a conversation's stream, numbered like a room's."""
+
+    conversation_id: ConversationId
+    seq: int
+    at: datetime
+    kind: EventKind
+    persona_id: PersonaId | None
+    persona_name: str | None
+    text: str
+    data: dict[str, object] = field(default_factory=dict)
+    account_id: AccountId | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def stream(self) -> str:
+        return conversation_stream(self.conversation_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +69,28 @@ class Whisper:
     to_id: PersonaId
     to_name: str
     text: str
+    from_account: AccountId | None = None
 
     @property
     def stream(self) -> str:
         return room_stream(self.room_id)
 
 
-Event = RoomEvent | Whisper
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A live-only notice on a stream: typing, read receipts, presence, requests. Never
+    stored or numbered. ``to`` limits it to some personas (None: every subscriber);
+    ``account_id`` is the account it is about, so blocks apply to it like to messages."""
+
+    stream: str
+    kind: str
+    at: datetime
+    persona_id: PersonaId | None
+    persona_name: str | None
+    account_id: AccountId | None
+    to: frozenset[PersonaId] | None
+    data: dict[str, object] = field(default_factory=dict)
+
+
+Event = RoomEvent | ConversationEvent | Whisper | Signal
+NumberedEvent = RoomEvent | ConversationEvent

@@ -17,12 +17,13 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from tryst import conversation_presenters as cp
 from tryst import presenters
 from tryst.clock import Clock
 from tryst.config import Settings
 from tryst.domain import commands as c
 from tryst.domain.errors import NotAuthenticated, TrystError
-from tryst.domain.events import Event, RoomEvent, Whisper
+from tryst.domain.events import ConversationEvent, Event, RoomEvent, Signal, Whisper
 from tryst.doors.rawsocket import RAW_SOCKET, RawSocket
 from tryst.protocols import wsjson
 from tryst.protocols.wsjson import messages as m
@@ -31,6 +32,7 @@ from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.rooms import RoomService
 from tryst.sessions.outbox import Outbox
+from tryst.sessions.private import PRIVATE_TYPES, PrivateCommands
 from tryst.sessions.registry import SessionRegistry
 from tryst.sessions.session import Session, StreamState
 from tryst.web.auth import origin_allowed, request_token
@@ -45,6 +47,10 @@ MAX_PIPELINE = 64  # lines one connection may have waiting to be stored
 def encode_event(event: Event) -> bytes:
     if type(event) is RoomEvent:
         return wsjson.text_frame(presenters.room_event(event))
+    if type(event) is ConversationEvent:
+        return wsjson.text_frame(presenters.conversation_event(event))
+    if type(event) is Signal:
+        return wsjson.text_frame(presenters.signal(event))
     assert isinstance(event, Whisper)
     return wsjson.text_frame(presenters.whisper(event))
 
@@ -147,8 +153,17 @@ def _stream_state(s: StreamState) -> dict[str, Any]:
             "resumed_after": s.resumed_after, "truncated": s.truncated}
 
 
-def to_command(msg: Any) -> c.Command:
+def _set_fields(msg: Any) -> dict[str, Any]:
+    """The optional fields a settings message actually gave (null means "leave as is")."""
+    return {k: v for k, v in msg.model_dump(exclude_unset=True).items()
+            if k not in ("id", "type", "conversation") and v is not None}
+
+
+def to_command(msg: Any) -> c.AnyCommand:
     """Wire message -> the door-independent command."""
+    private = _to_private(msg)
+    if private is not None:
+        return private
     match msg:
         case m.SwitchPersona():
             return c.SelectPersona(msg.persona, dict(msg.resume))
@@ -179,8 +194,63 @@ def to_command(msg: Any) -> c.Command:
     raise TypeError(type(msg).__name__)
 
 
-def render_result(command: c.Command, result: Any) -> dict[str, Any]:
+def _to_private(msg: Any) -> c.PrivateCommand | None:
+    match msg:
+        case m.Request():
+            return c.SendRequest(msg.to, msg.text, msg.style)
+        case m.CreateGroup():
+            return c.CreateGroup(tuple(msg.personas), msg.title, msg.text)
+        case m.Invite():
+            return c.InviteToConversation(msg.conversation, msg.persona)
+        case m.Requests():
+            return c.ListRequests()
+        case m.OpenRequest():
+            return c.OpenRequest(msg.conversation)
+        case m.Accept():
+            return c.AcceptRequest(msg.conversation)
+        case m.Decline():
+            return c.DeclineRequest(msg.conversation, msg.block)
+        case m.Send():
+            return c.SendMessage(msg.conversation, msg.text, msg.style)
+        case m.Read():
+            return c.MarkRead(msg.conversation, msg.seq)
+        case m.Typing():
+            return c.SetTyping(msg.conversation, msg.typing)
+        case m.ConversationSettings():
+            return c.ConfigureConversation(msg.conversation, _set_fields(msg))
+        case m.Clear():
+            return c.ClearConversation(msg.conversation)
+        case m.LeaveConversation():
+            return c.LeaveConversation(msg.conversation)
+        case m.Conversations():
+            return c.ListConversations()
+        case m.ConversationHistory():
+            return c.ConversationHistory(msg.conversation, msg.before, msg.limit)
+        case m.Block():
+            return c.BlockPersona(msg.persona)
+        case m.Unblock():
+            return c.UnblockPersona(msg.persona)
+        case m.Blocks():
+            return c.ListBlocks()
+        case m.Mute():
+            return c.MutePersona(msg.persona, msg.minutes)
+        case m.Unmute():
+            return c.UnmutePersona(msg.persona)
+        case m.Mutes():
+            return c.ListMutes()
+        case m.SetBoundaries():
+            return c.SetBoundaries(_set_fields(msg))
+        case m.GetBoundaries():
+            return c.GetBoundaries()
+        case m.Presence():
+            return c.QueryPresence(tuple(msg.personas))
+    return None
+
+
+def render_result(command: c.AnyCommand, result: Any) -> dict[str, Any]:
     """The ack's ``result`` for each command (docs/protocol.md lists them)."""
+    if isinstance(command, PRIVATE_TYPES):
+        return cp.render_private(command, result)
     match command:
         case c.SelectPersona():
             return {"persona": presenters.persona_card(result.persona),
@@ -215,6 +285,7 @@ class WebSocketDoor:
     registry: SessionRegistry
     bus: Any
     address_limiter: RateLimiter
+    private: PrivateCommands
     flushes: FlushScheduler = field(default_factory=FlushScheduler)
 
     async def __call__(self, websocket: WebSocket) -> None:
@@ -339,9 +410,10 @@ class WebSocketDoor:
                         id=msg.id, details={"supported": [wsjson.PROTOCOL_VERSION]})
                 account, digest = await self.accounts.authenticate(
                     msg.token or header_token or "")
+                boundary = await self.private.boundaries.boundary(account.id)
                 session = Session(account=account, token_hash=digest, address=address,
                                   bus=self.bus, rooms=self.rooms, personas=self.personas,
-                                  outbox=outbox)
+                                  outbox=outbox, private=self.private, boundary=boundary)
                 session.set_closer(closer)
                 self.registry.register(session)
                 holder.append(session)  # from here on, the handler unregisters it
@@ -435,7 +507,7 @@ class WebSocketDoor:
         session.send_frame(frame)
 
     @staticmethod
-    async def _ack_line(session: Session, msg_id: str, command: c.Command,
+    async def _ack_line(session: Session, msg_id: str, command: c.AnyCommand,
                         stored: asyncio.Future[Any], previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
             await asyncio.wait({previous})  # replies in arrival order, whatever the outcome

@@ -40,6 +40,7 @@ from tryst.domain.rooms import (
 from tryst.ids import PersonaId, RoomId, new_room_id, room_stream
 from tryst.ports import Bus, Presence, UnitOfWork, UnitOfWorkFactory
 from tryst.services.actor import Actor
+from tryst.services.boundaries import BoundaryService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.sequencer import StreamSequencer
 from tryst.services.streams import append_event
@@ -72,7 +73,8 @@ def _enum(cls: Any, value: Any, field: str) -> Any:
 class RoomService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
                  sequencer: StreamSequencer, presence: Presence,
-                 message_limiter: RateLimiter) -> None:
+                 message_limiter: RateLimiter, boundaries: BoundaryService) -> None:
+        self._boundaries = boundaries
         self._uow = uow
         self._clock = clock
         self._settings = settings
@@ -91,7 +93,8 @@ class RoomService:
         return await append_event(uow, room_id, self._clock.now(), kind,
                                   persona_id=persona.id if persona else None,
                                   persona_name=persona.name if persona else None,
-                                  text=text, data=data)
+                                  text=text, data=data,
+                                  account_id=persona.account_id if persona else None)
 
     async def _room_for(self, uow: UnitOfWork, room_id: str, actor: Actor) -> Room:
         """The room, if this persona may know it exists: invite-only rooms are invisible
@@ -372,7 +375,8 @@ class RoomService:
                 now = self._clock.now()
                 events = [RoomEvent(room_id=room_id, seq=last - len(accepted) + 1 + i, at=now,
                                     kind=line.kind, persona_id=persona.id,
-                                    persona_name=persona.name, text=line.text)
+                                    persona_name=persona.name, text=line.text,
+                                    account_id=persona.account_id)
                           for i, (line, persona) in enumerate(accepted)]
                 await uow.events.append_many(events)
                 await uow.commit()
@@ -408,6 +412,7 @@ class RoomService:
         the room sees it or learns that it was sent."""
         clean = validate_message(text, self._settings.max_message_chars)
         self._limiter.check(actor.persona.id)
+        hidden = (await self._boundaries.boundary(actor.account.id)).hidden
         async with self._uow(readonly=True) as uow:
             room = await self._room_for(uow, room_id, actor)
             await self._member(uow, room, actor.persona.id)
@@ -415,19 +420,23 @@ class RoomService:
             target = await uow.personas.get(PersonaId(to_id))
             present = target is not None and await uow.rooms.membership(
                 room.id, target.id) is not None and target.id in self._presence.online([target.id])
-        if target is None or not present:
+        if target is None or not present or target.account_id in hidden:
+            # Across a block, the other side is simply not there.
             raise NotFound("that persona is not present in this room")
         if target.id == actor.persona.id:
             raise InvalidInput("you cannot whisper to yourself")
         whisper = Whisper(room_id=room.id, at=self._clock.now(), from_id=sender.id,
                           from_name=sender.name, to_id=target.id, to_name=target.name,
-                          text=clean)
+                          text=clean, from_account=sender.account_id)
         self._bus.publish(whisper)
         return whisper
 
     # ------------------------------------------------------------ reading
 
     async def who(self, actor: Actor, room_id: str) -> list[tuple[Persona, RoomRole, bool]]:
+        """Members, their roles and whether they are online; blocked accounts (either
+        way) are left out entirely."""
+        hidden = (await self._boundaries.boundary(actor.account.id)).hidden
         async with self._uow(readonly=True) as uow:
             room = await self._room_for(uow, room_id, actor)
             await self._member(uow, room, actor.persona.id)
@@ -435,16 +444,21 @@ class RoomService:
             personas = await uow.personas.many(m.persona_id for m in members)
         online = self._presence.online(personas)
         return [(personas[m.persona_id], m.role, m.persona_id in online)
-                for m in members if m.persona_id in personas]
+                for m in members if m.persona_id in personas
+                and personas[m.persona_id].account_id not in hidden]
 
     async def history(self, actor: Actor, room_id: str, before: int | None,
                       limit: int) -> list[RoomEvent]:
         """A page of the room's retained history, oldest first, ending before ``before``."""
         limit = max(1, min(limit, HISTORY_PAGE_MAX))
+        boundary = await self._boundaries.boundary(actor.account.id)
         async with self._uow(readonly=True) as uow:
             room = await self._room_for(uow, room_id, actor)
             await self._member(uow, room, actor.persona.id)
-            return await uow.events.before(room.id, before, limit)
+            page = await uow.events.before(room.id, before, limit)
+        # Blocked accounts' lines, and muted personas' lines from the mute, are not shown.
+        return [e for e in page if not boundary.hides_account(e.account_id) and not (
+            e.kind in SPOKEN_KINDS and boundary.mutes_at(e.persona_id, e.at))]
 
     async def catch_up(self, persona_id: PersonaId, room_id: RoomId, after: int,
                        limit: int) -> tuple[list[RoomEvent], int | None, int]:

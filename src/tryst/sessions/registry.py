@@ -3,10 +3,11 @@ subscriptions, and closing connections whose login sessions were revoked."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tryst.domain.errors import LimitReached
-from tryst.domain.events import RoomEvent
+from tryst.domain.events import ConversationEvent, RoomEvent
+from tryst.domain.personas import Persona
 from tryst.domain.rooms import EventKind
 from tryst.ids import AccountId, PersonaId
 from tryst.ports import Delivery
@@ -18,6 +19,8 @@ class SessionRegistry:
         self._max = max_connections_per_account
         self._by_account: dict[AccountId, set[Session]] = {}
         self._by_persona: dict[PersonaId, set[Session]] = {}
+        # Called when a persona's first connection opens or its last one closes.
+        self.on_presence: Callable[[Persona], None] | None = None
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._by_account.values())
@@ -40,19 +43,24 @@ class SessionRegistry:
             if not sessions:
                 del self._by_account[session.account.id]
         if session.persona is not None:
-            self._persona_changed(session, session.persona.id, None)
+            self._persona_changed(session, session.persona, None)
         session.detach_all()
 
-    def _persona_changed(self, session: Session, old: PersonaId | None,
-                         new: PersonaId | None) -> None:
+    def _persona_changed(self, session: Session, old: Persona | None,
+                         new: Persona | None) -> None:
         if old is not None:
-            group = self._by_persona.get(old)
+            group = self._by_persona.get(old.id)
             if group is not None:
                 group.discard(session)
                 if not group:
-                    del self._by_persona[old]
+                    del self._by_persona[old.id]
+                    if self.on_presence is not None:
+                        self.on_presence(old)
         if new is not None:
-            self._by_persona.setdefault(new, set()).add(session)
+            group = self._by_persona.setdefault(new.id, set())
+            group.add(session)
+            if len(group) == 1 and self.on_presence is not None:
+                self.on_presence(new)
 
     # ------------------------------------------------------------ Presence port
 
@@ -87,12 +95,16 @@ class SessionRegistry:
         """Keep every connection of a persona subscribed to exactly the rooms it belongs
         to, whichever connection (or moderator) changed the membership."""
         event = delivery.event
-        if type(event) is not RoomEvent or event.persona_id is None:
+        kind = type(event)
+        if kind is not RoomEvent and kind is not ConversationEvent:
+            return
+        assert isinstance(event, RoomEvent | ConversationEvent)
+        if event.persona_id is None:
             return
         if event.kind is EventKind.JOIN:
             for session in self._by_persona.get(event.persona_id, ()):
-                session.follow(event.room_id, after=event.seq - 1)
+                session.follow(delivery.stream, after=event.seq - 1)
         elif event.kind is EventKind.LEAVE:
             for session in list(self._by_persona.get(event.persona_id, ())):
                 session.deliver(delivery)  # they see their own leave, then nothing more
-                session.unfollow(event.room_id)
+                session.unfollow(delivery.stream)

@@ -14,16 +14,18 @@ from dataclasses import dataclass
 
 from tryst.domain import commands as c
 from tryst.domain.accounts import Account
+from tryst.domain.blocks import Boundary
 from tryst.domain.errors import InvalidInput, NoPersona, TrystError
-from tryst.domain.events import RoomEvent, Whisper
+from tryst.domain.events import ConversationEvent, NumberedEvent, RoomEvent, Signal, Whisper
 from tryst.domain.personas import Persona
-from tryst.domain.rooms import EventKind, Membership, Room, RoomRole
-from tryst.ids import PersonaId, RoomId, room_stream
+from tryst.domain.rooms import SPOKEN_KINDS, EventKind, Membership, Room, RoomRole
+from tryst.ids import ConversationId, RoomId, conversation_stream, inbox_stream, room_stream
 from tryst.ports import Bus, Delivery
 from tryst.services.actor import Actor
 from tryst.services.personas import PersonaService
 from tryst.services.rooms import RoomService
 from tryst.sessions.outbox import Outbox
+from tryst.sessions.private import PRIVATE_TYPES, PrivateCommands
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,14 @@ _PIPELINED: dict[type, EventKind] = {c.Say: EventKind.SAY, c.Pose: EventKind.POS
 
 class Session:
     def __init__(self, *, account: Account, token_hash: str, address: str, bus: Bus,
-                 rooms: RoomService, personas: PersonaService, outbox: Outbox) -> None:
+                 rooms: RoomService, personas: PersonaService, outbox: Outbox,
+                 private: PrivateCommands, boundary: Boundary | None = None) -> None:
         self.account = account
+        # What this account has chosen not to see (blocks, mutes): shared with the
+        # account's other connections and updated in place when it changes.
+        self.boundary = boundary or Boundary()
+        self._private = private
+        self._live: set[str] = set()  # live-only streams (the persona's inbox)
         self.token_hash = token_hash
         self.address = address
         self.persona: Persona | None = None
@@ -80,7 +88,7 @@ class Session:
         self._pending: dict[str, list[Delivery]] = {}  # streams being caught up
         self._closer: Closer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.on_persona_change: Callable[[Session, PersonaId | None, PersonaId | None],
+        self.on_persona_change: Callable[[Session, Persona | None, Persona | None],
                                          None] | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -95,23 +103,38 @@ class Session:
             closer(code, reason)
 
     def detach_all(self) -> None:
-        for stream in list(self._cursors) + list(self._pending):
-            self._bus.unsubscribe(stream, self)
-        self._cursors.clear()
-        self._pending.clear()
+        self._unsubscribe_all()
         for task in self._tasks:
             task.cancel()
         self.outbox.close()
+
+    def _unsubscribe_all(self) -> None:
+        for stream in list(self._cursors) + list(self._pending) + list(self._live):
+            self._bus.unsubscribe(stream, self)
+        self._cursors.clear()
+        self._pending.clear()
+        self._live.clear()
 
     @property
     def streams(self) -> set[str]:
         return set(self._cursors) | set(self._pending)
 
+    def _hides(self, event: NumberedEvent) -> bool:
+        """Blocks hide everything from the other account; mutes hide a persona's room
+        lines sent during the mute. The cursor still moves past what is hidden."""
+        boundary = self.boundary
+        if boundary.hidden and event.account_id in boundary.hidden:
+            return True
+        return bool(boundary.mutes) and type(event) is RoomEvent \
+            and event.kind in SPOKEN_KINDS and boundary.mutes_at(event.persona_id, event.at)
+
     # ------------------------------------------------------------ delivery
 
     def deliver(self, delivery: Delivery) -> None:
         event = delivery.event
-        if type(event) is RoomEvent:
+        kind = type(event)
+        if kind is RoomEvent or kind is ConversationEvent:
+            assert isinstance(event, RoomEvent | ConversationEvent)
             stream = delivery.stream
             pending = self._pending.get(stream)
             if pending is not None:
@@ -125,13 +148,24 @@ class Session:
             if cursor is None or event.seq <= cursor:
                 return
             if event.seq != cursor + 1:
-                self._fill_gap(stream, event.room_id, delivery)
+                self._fill_gap(stream, delivery)
                 return
             self._cursors[stream] = event.seq
-            self._push(delivery)
-        elif type(event) is Whisper:
+            if not self._hides(event):
+                self._push(delivery)
+        elif kind is Whisper:
+            assert isinstance(event, Whisper)
             persona = self.persona
-            if persona is not None and persona.id in (event.to_id, event.from_id):
+            if persona is not None and persona.id in (event.to_id, event.from_id) \
+                    and not self.boundary.hides_account(event.from_account) \
+                    and not self.boundary.mutes_at(event.from_id, event.at):
+                self._push(delivery)
+        elif kind is Signal:
+            assert isinstance(event, Signal)
+            persona = self.persona
+            if persona is not None and (event.to is None or persona.id in event.to) \
+                    and event.persona_id != persona.id \
+                    and not self.boundary.hides_account(event.account_id):
                 self._push(delivery)
 
     def _push(self, item: Delivery | bytes) -> None:
@@ -142,27 +176,47 @@ class Session:
         """Queue a frame the door has encoded (acks, errors, notices)."""
         self._push(frame)
 
-    def follow(self, room_id: RoomId, after: int) -> None:
-        """Subscribe live to a room this persona just joined, starting after ``after``."""
-        stream = room_stream(room_id)
+    def follow(self, stream: str, after: int) -> None:
+        """Subscribe live to a stream this persona just joined, starting after ``after``."""
         if stream in self._cursors or stream in self._pending:
             return
         self._cursors[stream] = after
         self._bus.subscribe(stream, self)
 
-    def unfollow(self, room_id: RoomId) -> None:
-        stream = room_stream(room_id)
+    def unfollow(self, stream: str) -> None:
         self._bus.unsubscribe(stream, self)
         self._cursors.pop(stream, None)
         self._pending.pop(stream, None)
 
-    def _fill_gap(self, stream: str, room_id: RoomId, first_live: Delivery) -> None:
+    def _fill_gap(self, stream: str, first_live: Delivery) -> None:
         self._pending[stream] = [first_live]
-        task = asyncio.get_running_loop().create_task(self._catch_up(stream, room_id))
+        task = asyncio.get_running_loop().create_task(self._catch_up(stream))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _catch_up(self, stream: str, room_id: RoomId) -> None:
+    async def _read(self, stream: str, after: int,
+                    limit: int) -> tuple[list[NumberedEvent], int | None, int]:
+        """Stored events of a room or conversation stream, after ``after``."""
+        assert self.persona is not None
+        kind, _, key = stream.partition(":")
+        if kind == "room":
+            rooms = await self._rooms.catch_up(self.persona.id, RoomId(key), after, limit)
+            return list(rooms[0]), rooms[1], rooms[2]
+        convs = await self._private.conversations.catch_up(
+            self.persona.id, ConversationId(key), after, limit)
+        return list(convs[0]), convs[1], convs[2]
+
+    def _skip_missing(self, stream: str, cursor: int, last: int) -> int:
+        """After reading everything stored: what is neither stored nor buffered live was
+        deleted (retention, everyone read it) and is not waited for."""
+        pending = self._pending.get(stream)
+        if pending:
+            first_live = pending[0].event
+            assert isinstance(first_live, RoomEvent | ConversationEvent)
+            return max(cursor, min(last, first_live.seq - 1))
+        return max(cursor, last)
+
+    async def _catch_up(self, stream: str) -> None:
         """Read from the database what this connection missed, then release what arrived
         live in the meantime. Never raises into the caller: a failure closes the
         connection, and the client resumes from what it has."""
@@ -172,23 +226,23 @@ class Session:
             while True:
                 await self.outbox.wait_drained()
                 page = self.outbox.page_size
-                events, _first, _last = await self._rooms.catch_up(
-                    self.persona.id, room_id, cursor, page)
+                events, _first, last = await self._read(stream, cursor, page)
                 cursor = self._queue_stored(events, cursor)
                 if len(events) < page:
                     break
-            self._release(stream, cursor)
+            self._release(stream, self._skip_missing(stream, cursor, last))
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("catch-up failed for %s", stream)
             self.close(1011, "internal_error")
 
-    def _queue_stored(self, events: list[RoomEvent], cursor: int) -> int:
+    def _queue_stored(self, events: list[NumberedEvent], cursor: int) -> int:
         for event in events:
             if event.seq > cursor:
                 cursor = event.seq
-                self._push(Delivery(event))
+                if not self._hides(event):
+                    self._push(Delivery(event))
         return cursor
 
     def _release(self, stream: str, cursor: int) -> None:
@@ -206,7 +260,7 @@ class Session:
             raise NoPersona("choose a persona first (hello with a persona, or switch_persona)")
         return Actor(self.account, self.persona)
 
-    def submit(self, command: c.Command) -> asyncio.Future[RoomEvent] | None:
+    def submit(self, command: c.AnyCommand) -> asyncio.Future[RoomEvent] | None:
         """Start a say, pose, ooc or notice without waiting for it to be stored (so a
         client can pipeline lines); None for any other command. Raises at once for
         problems that need no database (no persona, bad text, rate limit)."""
@@ -217,8 +271,10 @@ class Session:
         assert isinstance(command, c.Say | c.Pose | c.Ooc | c.PostNotice)
         return self._rooms.submit_line(actor, command.room_id, kind, command.text)
 
-    async def execute(self, command: c.Command) -> object:
+    async def execute(self, command: c.AnyCommand) -> object:
         """Run one command for this connection and return its typed result."""
+        if isinstance(command, PRIVATE_TYPES):
+            return await self._private.run(self.account, self.persona, command)
         match command:
             case c.Ping():
                 return None
@@ -260,40 +316,42 @@ class Session:
             if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
                 raise InvalidInput("resume positions must be whole numbers, 0 or more",
                                    details={"stream": stream})
-        previous = self.persona.id if self.persona else None
-        for stream in list(self._cursors) + list(self._pending):
-            self._bus.unsubscribe(stream, self)
-        self._cursors.clear()
-        self._pending.clear()
+        previous = self.persona
+        self._unsubscribe_all()
         for task in self._tasks:
             task.cancel()  # catch-ups for the previous persona's streams
         self.persona = persona
         if self.on_persona_change is not None:
-            self.on_persona_change(self, previous, persona.id)
+            self.on_persona_change(self, previous, persona)
+        inbox = inbox_stream(persona.id)
+        self._live.add(inbox)
+        self._bus.subscribe(inbox, self)
+        streams = [room_stream(m.room_id) for m in await self._rooms.memberships(persona.id)]
+        streams += [conversation_stream(cid)
+                    for cid in await self._private.conversations.active_ids(persona.id)]
         states: dict[str, StreamState] = {}
-        for membership in await self._rooms.memberships(persona.id):
-            stream = room_stream(membership.room_id)
-            states[stream] = await self._attach(membership.room_id, resume.get(stream))
+        for stream in streams:
+            try:
+                states[stream] = await self._attach(stream, resume.get(stream))
+            except TrystError:
+                continue  # left or removed between listing and attaching
         return Selected(persona, states)
 
-    async def _attach(self, room_id: RoomId, resume_after: int | None) -> StreamState:
+    async def _attach(self, stream: str, resume_after: int | None) -> StreamState:
         """Subscribe first, then read: whatever is published while we read is buffered
         and released afterwards, de-duplicated by the cursor."""
         assert self.persona is not None
-        stream = room_stream(room_id)
         self._pending[stream] = []
         self._bus.subscribe(stream, self)
         try:
             if resume_after is None:
-                _, first, last = await self._rooms.catch_up(self.persona.id, room_id,
-                                                            NO_LATER, 1)
+                _, first, last = await self._read(stream, NO_LATER, 1)
                 self._release(stream, last)
                 return StreamState(last, first, None, False)
             cursor = resume_after
             page = self.outbox.page_size
             await self.outbox.wait_drained()
-            events, first, last = await self._rooms.catch_up(self.persona.id, room_id,
-                                                             cursor, page)
+            events, first, last = await self._read(stream, cursor, page)
             truncated = cursor < last and (first is None or cursor < first - 1)
             cursor = min(cursor, last)  # a cursor from the future: start from now
             while True:
@@ -303,9 +361,8 @@ class Session:
                 # Let the writer send this page before reading the next: a long absence
                 # must not overflow the outbox or hold the whole backlog in memory.
                 await self.outbox.wait_drained()
-                events, first, last = await self._rooms.catch_up(self.persona.id, room_id,
-                                                                 cursor, page)
-            self._release(stream, cursor)
+                events, first, last = await self._read(stream, cursor, page)
+            self._release(stream, self._skip_missing(stream, cursor, last))
             return StreamState(last, first, resume_after, truncated)
         except TrystError:
             self._pending.pop(stream, None)

@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tryst.storage.accounts import SqlAccounts, SqlAuthSessions
+from tryst.storage.boundaries import SqlBoundaries
+from tryst.storage.conversations import SqlConversations
 from tryst.storage.personas import SqlPersonas
 from tryst.storage.rooms import SqlRoomEvents, SqlRooms
 
@@ -58,6 +60,8 @@ class SqlUnitOfWork:
     personas: SqlPersonas
     rooms: SqlRooms
     events: SqlRoomEvents
+    conversations: SqlConversations
+    boundaries: SqlBoundaries
 
     def __init__(self, engine: AsyncEngine, readonly: bool = False) -> None:
         self._engine = engine
@@ -75,6 +79,8 @@ class SqlUnitOfWork:
         self.personas = SqlPersonas(conn)
         self.rooms = SqlRooms(conn)
         self.events = SqlRoomEvents(conn)
+        self.conversations = SqlConversations(conn)
+        self.boundaries = SqlBoundaries(conn)
         return self
 
     async def commit(self) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tryst.domain.events import RoomEvent
 from tryst.domain.rooms import DELETED, EventKind, Membership, Rating, Room, RoomRole, Visibility
-from tryst.ids import PersonaId, RoomId
-from tryst.storage.tables import room_events, room_invites, room_members, rooms
+from tryst.ids import AccountId, PersonaId, RoomId
+from tryst.storage.tables import personas, room_events, room_invites, room_members, rooms
 
 
 def _room(row: Any) -> Room:
@@ -30,7 +30,15 @@ def _event(row: Any) -> RoomEvent:
     return RoomEvent(room_id=RoomId(row.room_id), seq=row.seq, at=row.at,
                      kind=EventKind(row.kind),
                      persona_id=PersonaId(row.persona_id) if row.persona_id else None,
-                     persona_name=row.persona_name, text=row.text, data=dict(row.data))
+                     persona_name=row.persona_name, text=row.text, data=dict(row.data),
+                     account_id=AccountId(row.account_id) if row.account_id else None)
+
+
+# Events read back carry their author's account (for blocks) through a join: the account
+# is not stored with the event, so erasing a persona leaves nothing to scrub here.
+_WITH_ACCOUNT = (select(room_events, personas.c.account_id)
+                 .select_from(room_events.outerjoin(
+                     personas, personas.c.id == room_events.c.persona_id)))
 
 
 def _escape_like(text: str) -> str:
@@ -122,6 +130,13 @@ class SqlRooms:
                                      .order_by(room_members.c.joined_at))
         return [_member(r) for r in rows]
 
+    async def share_room(self, a: PersonaId, b: PersonaId) -> bool:
+        """Whether two personas are members of at least one common room."""
+        theirs = select(room_members.c.room_id).where(room_members.c.persona_id == b)
+        value = await self._c.scalar(select(room_members.c.room_id).where(
+            room_members.c.persona_id == a, room_members.c.room_id.in_(theirs)).limit(1))
+        return value is not None
+
     async def count_rooms_of(self, persona_id: PersonaId) -> int:
         return int(await self._c.scalar(select(func.count()).select_from(room_members)
                                         .where(room_members.c.persona_id == persona_id)) or 0)
@@ -167,13 +182,13 @@ class SqlRoomEvents:
             data=e.data) for e in events])
 
     async def after(self, room_id: RoomId, seq: int, limit: int) -> list[RoomEvent]:
-        rows = await self._c.execute(select(room_events).where(
+        rows = await self._c.execute(_WITH_ACCOUNT.where(
             room_events.c.room_id == room_id, room_events.c.seq > seq,
         ).order_by(room_events.c.seq).limit(limit))
         return [_event(r) for r in rows]
 
     async def before(self, room_id: RoomId, seq: int | None, limit: int) -> list[RoomEvent]:
-        stmt = select(room_events).where(room_events.c.room_id == room_id)
+        stmt = _WITH_ACCOUNT.where(room_events.c.room_id == room_id)
         if seq is not None:
             stmt = stmt.where(room_events.c.seq < seq)
         rows = await self._c.execute(stmt.order_by(room_events.c.seq.desc()).limit(limit))
@@ -191,7 +206,7 @@ class SqlRoomEvents:
     async def authored_by(self, persona_ids: Sequence[PersonaId]) -> list[RoomEvent]:
         if not persona_ids:
             return []
-        rows = await self._c.execute(select(room_events).where(
+        rows = await self._c.execute(_WITH_ACCOUNT.where(
             room_events.c.persona_id.in_(list(persona_ids)))
             .order_by(room_events.c.at, room_events.c.seq))
         return [_event(r) for r in rows]

@@ -134,3 +134,86 @@ room_events = Table(
     Index("ix_room_events_at", "at"),
     Index("ix_room_events_persona_id", "persona_id"),
 )
+
+# ---------------------------------------------------------------- conversations
+
+conversations = Table(
+    "conversations", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("title", String(160), nullable=False),
+    Column("created_by", String(32), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("disappear_seconds", Integer, nullable=True),
+)
+
+conversation_members = Table(
+    "conversation_members", metadata,
+    Column("conversation_id", String(32), ForeignKey("conversations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("persona_id", String(32), ForeignKey("personas.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+    Column("state", String(16), nullable=False),
+    Column("invited_by", String(32), nullable=True),
+    Column("keep_days", Integer, nullable=False),
+    Column("typing", Boolean, nullable=False),
+    Column("receipts", Boolean, nullable=False),
+    Column("last_read_seq", BigInteger, nullable=False),
+    Column("cleared_seq", BigInteger, nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+)
+
+# No foreign key on persona_id, as for rooms; erasure deletes a persona's lines here.
+conversation_events = Table(
+    "conversation_events", metadata,
+    Column("conversation_id", String(32), ForeignKey("conversations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("persona_id", String(32), nullable=True),
+    Column("persona_name", String(64), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_conversation_events_expires_at", "expires_at"),
+    Index("ix_conversation_events_persona_id", "persona_id"),
+)
+
+# ---------------------------------------------------------------- boundaries
+
+# One row per persona the blocker blocked. persona_id has no foreign key: deleting the
+# blocked persona must not lift the block on its account.
+blocks = Table(
+    "blocks", metadata,
+    Column("blocker_account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("persona_id", String(32), primary_key=True),
+    Column("persona_name", String(64), nullable=False),
+    Column("blocked_account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+mutes = Table(
+    "mutes", metadata,
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("persona_id", String(32), ForeignKey("personas.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("persona_name", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("until", UTCDateTime(), nullable=False, index=True),
+)
+
+persona_boundaries = Table(
+    "persona_boundaries", metadata,
+    Column("persona_id", String(32), ForeignKey("personas.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("reach", String(16), nullable=False),
+    Column("refuse_limit_conflicts", Boolean, nullable=False),
+    Column("auto_reply", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_message", String(240), nullable=False),
+)

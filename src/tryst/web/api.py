@@ -20,8 +20,10 @@ from tryst.services.actor import Actor
 from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.rooms import RoomService
+from tryst.sessions.private import PrivateCommands
 from tryst.web import schemas as s
 from tryst.web.auth import COOKIE_NAME, bearer_token, origin_allowed, request_token
+from tryst.web.private_api import build_private_api
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ApiContext:
     personas: PersonaService
     rooms: RoomService
     auth_limiter: RateLimiter
+    private: PrivateCommands
 
 
 def _address(request: Request) -> str:
@@ -54,7 +57,7 @@ def _changes(body: Any, exclude: set[str] | None = None) -> dict[str, Any]:
     return changes
 
 
-def build_api(ctx: ApiContext) -> APIRouter:
+def build_api(ctx: ApiContext) -> list[APIRouter]:
     api = APIRouter(prefix="/api/v1")
 
     async def caller(request: Request) -> Caller:
@@ -270,4 +273,4 @@ def build_api(ctx: ApiContext) -> APIRouter:
         return {"account": presenters.account(owner),
                 "personas": [presenters.persona_ref(p) for p in personas]}
 
-    return api
+    return [api, build_private_api(ctx.private, Auth, act_as)]

@@ -62,7 +62,8 @@ def create_web_app(ctx: ApiContext, door: WebSocketDoor, address_limiter: RateLi
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(_error_body(code, str(exc.detail)), status_code=exc.status_code)
 
-    app.include_router(build_api(ctx))
+    for router in build_api(ctx):
+        app.include_router(router)
     app.add_api_websocket_route("/ws", door)
 
     index = resources.files("tryst").joinpath("data/index.html").read_text(encoding="utf-8")

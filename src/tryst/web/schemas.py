@@ -105,3 +105,63 @@ class TargetIn(_In):
 
 class RoleIn(TargetIn):
     role: Literal["owner", "moderator", "member"]
+
+
+# ---------------------------------------------------------------- conversations
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Style = Literal["say", "pose", "ooc"]
+MessageText = Annotated[StrictStr, Field(max_length=100_000)]  # the server's limit is lower
+
+
+class RequestIn(ActAs):
+    to: Id = Field(description="The persona to send a message request to.")
+    text: MessageText
+    style: Style = "say"
+
+
+class GroupIn(ActAs):
+    personas: Annotated[list[Id], Field(min_length=1, max_length=7)]
+    title: Annotated[StrictStr, Field(max_length=400)] = ""
+    text: MessageText | None = None
+
+
+class DeclineIn(ActAs):
+    block: StrictBool = Field(False, description="Also block the persona who asked.")
+
+
+class MessageIn(ActAs):
+    text: MessageText
+    style: Style = "say"
+
+
+class ReadIn(ActAs):
+    seq: Annotated[StrictInt, Field(ge=0, le=2**53)]
+
+
+class ConversationSettingsIn(ActAs):
+    keep_days: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
+    typing: StrictBool | None = None
+    receipts: StrictBool | None = None
+    disappear_seconds: Annotated[StrictInt, Field(ge=0, le=10**9)] | None = None
+
+
+class InviteIn(ActAs):
+    target_persona_id: Id
+
+
+class BlockIn(_In):
+    persona_id: Id = Field(description="The persona to block (its whole account is blocked).")
+
+
+class MuteIn(_In):
+    persona_id: Id
+    minutes: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 60)]
+
+
+class BoundariesPatch(_In):
+    reach: Literal["anyone", "shared_room", "nobody"] | None = None
+    refuse_limit_conflicts: StrictBool | None = None
+    auto_reply: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    status: Literal["online", "looking", "busy", "dnd", "away"] | None = None
+    status_message: Annotated[StrictStr, Field(max_length=1000)] | None = None

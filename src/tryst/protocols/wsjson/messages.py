@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 ObjectId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -105,11 +105,165 @@ class Ping(_Msg):
     type: Literal["ping"]
 
 
+# ---------------------------------------------------------------- conversations
+
+Style = Literal["say", "pose", "ooc"]
+
+
+class Request(_Msg):
+    """A message request: the first message to a persona."""
+
+    type: Literal["request"]
+    to: ObjectId
+    text: Text
+    style: Style = "say"
+
+
+class CreateGroup(_Msg):
+    type: Literal["create_group"]
+    personas: Annotated[list[ObjectId], Field(min_length=1, max_length=7)]
+    title: Annotated[StrictStr, Field(max_length=400)] = ""
+    text: Text | None = None
+
+
+class Invite(_Msg):
+    type: Literal["invite"]
+    conversation: ObjectId
+    persona: ObjectId
+
+
+class Requests(_Msg):
+    type: Literal["requests"]
+
+
+class OpenRequest(_Msg):
+    type: Literal["open_request"]
+    conversation: ObjectId
+
+
+class Accept(_Msg):
+    type: Literal["accept"]
+    conversation: ObjectId
+
+
+class Decline(_Msg):
+    type: Literal["decline"]
+    conversation: ObjectId
+    block: StrictBool = False
+
+
+class Send(_Msg):
+    type: Literal["send"]
+    conversation: ObjectId
+    text: Text
+    style: Style = "say"
+
+
+class Read(_Msg):
+    type: Literal["read"]
+    conversation: ObjectId
+    seq: Seq
+
+
+class Typing(_Msg):
+    type: Literal["typing"]
+    conversation: ObjectId
+    typing: StrictBool
+
+
+class ConversationSettings(_Msg):
+    type: Literal["conversation_settings"]
+    conversation: ObjectId
+    keep_days: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
+    typing: StrictBool | None = None
+    receipts: StrictBool | None = None
+    disappear_seconds: Annotated[StrictInt, Field(ge=0, le=10**9)] | None = None
+
+
+class Clear(_Msg):
+    type: Literal["clear"]
+    conversation: ObjectId
+
+
+class LeaveConversation(_Msg):
+    type: Literal["leave_conversation"]
+    conversation: ObjectId
+
+
+class Conversations(_Msg):
+    type: Literal["conversations"]
+
+
+class ConversationHistory(_Msg):
+    type: Literal["conversation_history"]
+    conversation: ObjectId
+    before: Annotated[StrictInt, Field(ge=1, le=2**53)] | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
+
+
+# ---------------------------------------------------------------- boundaries
+
+
+class Block(_Msg):
+    type: Literal["block"]
+    persona: ObjectId
+
+
+class Unblock(_Msg):
+    type: Literal["unblock"]
+    persona: ObjectId
+
+
+class Blocks(_Msg):
+    type: Literal["blocks"]
+
+
+class Mute(_Msg):
+    type: Literal["mute"]
+    persona: ObjectId
+    minutes: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 60)]
+
+
+class Unmute(_Msg):
+    type: Literal["unmute"]
+    persona: ObjectId
+
+
+class Mutes(_Msg):
+    type: Literal["mutes"]
+
+
+class SetBoundaries(_Msg):
+    type: Literal["set_boundaries"]
+    reach: Literal["anyone", "shared_room", "nobody"] | None = None
+    refuse_limit_conflicts: StrictBool | None = None
+    auto_reply: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    status: Literal["online", "looking", "busy", "dnd", "away"] | None = None
+    status_message: Annotated[StrictStr, Field(max_length=1000)] | None = None
+
+
+class GetBoundaries(_Msg):
+    type: Literal["boundaries"]
+
+
+class Presence(_Msg):
+    type: Literal["presence"]
+    personas: Annotated[list[ObjectId], Field(min_length=1, max_length=200)]
+
+
 ClientMessage = Annotated[
     Hello | SwitchPersona | Join | Leave | Say | Pose | Ooc | Whisper | Notice | SetTopic
-    | Who | History | ListRooms | Ping,
+    | Who | History | ListRooms | Ping | Request | CreateGroup | Invite | Requests | OpenRequest
+    | Accept | Decline | Send | Read | Typing | ConversationSettings | Clear | LeaveConversation
+    | Conversations | ConversationHistory | Block | Unblock | Blocks | Mute | Unmute | Mutes
+    | SetBoundaries | GetBoundaries | Presence,
     Field(discriminator="type"),
 ]
 
 MESSAGE_TYPES = ("hello", "switch_persona", "join", "leave", "say", "pose", "ooc", "whisper",
-                 "notice", "set_topic", "who", "history", "list_rooms", "ping")
+                 "notice", "set_topic", "who", "history", "list_rooms", "ping", "request",
+                 "create_group", "invite", "requests", "open_request", "accept", "decline",
+                 "send", "read", "typing", "conversation_settings", "clear",
+                 "leave_conversation", "conversations", "conversation_history", "block",
+                 "unblock", "blocks", "mute", "unmute", "mutes", "set_boundaries",
+                 "boundaries", "presence")
