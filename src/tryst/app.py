@@ -7,9 +7,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 

@@ -148,6 +148,7 @@ class AccountService:
             await uow.accounts.delete(account.id)
 
         await erase_personas(uow=self._uow, sequencer=self._seq, bus=self._bus,
+                             settings=self._settings,
                              clock=self._clock, persona_ids=personas_of, finish=delete_row)
         # A connection that authenticated just before the sessions ended.
         self._connections.close_account(account.id, keep_token_hash=None,
@@ -160,6 +161,10 @@ class AccountService:
             sessions = await uow.sessions.for_account(account.id)
             memberships = {p.id: await uow.rooms.rooms_of(p.id) for p in personas}
             authored = await uow.events.authored_by([p.id for p in personas])
+            conversation_lines = await uow.conversations.authored_by([p.id for p in personas])
+            blocks = await uow.boundaries.blocks_of(account.id)
+            mutes = await uow.boundaries.mutes_of(account.id, self._clock.now())
+            boundaries = await uow.boundaries.many([p.id for p in personas])
         return {
             "format": "tryst-account-export/1",
             "exported_at": self._clock.now().isoformat(),
@@ -184,4 +189,18 @@ class AccountService:
                 "room_id": e.room_id, "seq": e.seq, "at": e.at.isoformat(),
                 "kind": e.kind.value, "persona_id": e.persona_id, "text": e.text,
             } for e in authored],
+            # Only what this account wrote: the other members' lines are theirs.
+            "conversation_messages": [{
+                "conversation_id": e.conversation_id, "seq": e.seq, "at": e.at.isoformat(),
+                "kind": e.kind.value, "persona_id": e.persona_id, "text": e.text,
+            } for e in conversation_lines if e.kind.value in ("say", "pose", "ooc")],
+            "blocks": [{"persona_id": b.persona_id, "persona_name": b.persona_name,
+                        "created_at": b.created_at.isoformat()} for b in blocks],
+            "mutes": [{"persona_id": m.persona_id, "until": m.until.isoformat()}
+                      for m in mutes],
+            "boundaries": [{"persona_id": b.persona_id, "reach": b.reach.value,
+                            "refuse_limit_conflicts": b.refuse_limit_conflicts,
+                            "auto_reply": b.auto_reply, "status": b.status.value,
+                            "status_message": b.status_message}
+                           for b in boundaries.values()],
         }

@@ -288,7 +288,8 @@ class ConversationService:
                     continue  # a blocked account's personas are simply not there
                 state = ("active" if m.state is MemberState.ACTIVE else
                          "left" if m.state is MemberState.LEFT else "pending")
-                shares = me.receipts and m.receipts and m.state is MemberState.ACTIVE
+                shares = m.persona_id != me.persona_id and me.receipts and m.receipts \
+                    and m.state is MemberState.ACTIVE
                 views.append(MemberView(
                     persona=persona, state=state, online=m.persona_id in online,
                     status=statuses.get(m.persona_id) or default_boundaries(m.persona_id),

@@ -3,36 +3,73 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 
 from tryst.clock import Clock
+from tryst.config import Settings
+from tryst.domain.conversations import MemberState
 from tryst.domain.errors import Conflict
-from tryst.domain.events import RoomEvent
+from tryst.domain.events import Event
 from tryst.domain.rooms import DELETED, EventKind, Visibility
-from tryst.ids import PersonaId, RoomId, room_stream
+from tryst.ids import ConversationId, PersonaId, RoomId, conversation_stream, room_stream
 from tryst.ports import Bus, UnitOfWork, UnitOfWorkFactory
+from tryst.services.convstreams import append
 from tryst.services.sequencer import StreamSequencer
 from tryst.services.streams import append_event
 
 
-async def rooms_touched(uow: UnitOfWork, persona_id: PersonaId) -> list[RoomId]:
-    """Rooms whose streams erasing this persona will append to (lock these first)."""
+async def streams_touched(uow: UnitOfWork, persona_id: PersonaId) -> list[str]:
+    """Room and conversation streams erasing this persona will append to (lock these
+    first)."""
     authored = await uow.events.rooms_authored_in(persona_id)
     member = [m.room_id for m in await uow.rooms.rooms_of(persona_id)]
-    return sorted(set(authored) | set(member))
+    conversations = set(await uow.conversations.conversations_with(persona_id)) \
+        | set(await uow.conversations.authored_in(persona_id))
+    return sorted({room_stream(r) for r in set(authored) | set(member)}
+                  | {conversation_stream(c) for c in conversations})
 
 
-def streams_of(room_ids: list[RoomId]) -> list[str]:
-    return [room_stream(r) for r in room_ids]
+async def _erase_from_conversation(uow: UnitOfWork, settings: Settings, persona_id: PersonaId,
+                                   now: datetime, conversation_id: ConversationId
+                                   ) -> list[Event]:
+    """Conversations are private: what the persona wrote is deleted, not redacted."""
+    conversation = await uow.conversations.get(conversation_id)
+    if conversation is None:
+        return []
+    lines: list[tuple[EventKind, None, str, dict[str, object]]] = []
+    seqs = await uow.conversations.erase_authored(persona_id, conversation_id)
+    if seqs:
+        lines.append((EventKind.REDACTION, None, "", {"seqs": seqs, "erased": True}))
+    member = await uow.conversations.member(conversation_id, persona_id)
+    if member is not None:
+        await uow.conversations.remove_member(conversation_id, persona_id)
+        lines.append((EventKind.LEAVE, None, "", {"reason": "deleted"}))
+    remaining = await uow.conversations.members(conversation_id)
+    if not any(m.state is not MemberState.LEFT for m in remaining):
+        await uow.conversations.delete(conversation_id)  # nobody is left to read it
+        return []
+    if not lines:
+        return []
+    events = await append(uow, conversation, remaining, settings, now, lines)
+    return [replace(e, persona_name=DELETED) if e.kind is EventKind.LEAVE else e
+            for e in events]
 
 
-async def erase_persona(uow: UnitOfWork, persona_id: PersonaId, now: datetime,
-                        room_ids: list[RoomId]) -> list[RoomEvent]:
-    """Within the caller's transaction: in invite-only rooms (private spaces) delete what
-    the persona wrote; elsewhere replace it with "[deleted]"; leave every room; delete
-    the persona. Returns the events to publish after commit."""
-    events: list[RoomEvent] = []
-    for room_id in room_ids:
+async def erase_persona(uow: UnitOfWork, settings: Settings, persona_id: PersonaId,
+                        now: datetime, streams: list[str]) -> list[Event]:
+    """Within the caller's transaction: in invite-only rooms (private spaces) and
+    conversations delete what the persona wrote; elsewhere replace it with "[deleted]";
+    leave every room and conversation; delete the persona. Returns the events to
+    publish after commit."""
+    events: list[Event] = []
+    for stream in streams:
+        kind, _, key = stream.partition(":")
+        if kind == "conv":
+            events += await _erase_from_conversation(uow, settings, persona_id, now,
+                                                     ConversationId(key))
+            continue
+        room_id = RoomId(key)
         room = await uow.rooms.get(room_id)
         if room is None:
             continue
@@ -56,7 +93,7 @@ MAX_PASSES = 5
 
 
 async def erase_personas(*, uow: UnitOfWorkFactory, sequencer: StreamSequencer, bus: Bus,
-                         clock: Clock, persona_ids: PersonaIds,
+                         settings: Settings, clock: Clock, persona_ids: PersonaIds,
                          finish: Callable[[UnitOfWork], Awaitable[None]] | None = None) -> None:
     """Erase personas and what they wrote, publishing the redactions after commit.
 
@@ -66,25 +103,25 @@ async def erase_personas(*, uow: UnitOfWorkFactory, sequencer: StreamSequencer, 
     PostgreSQL in a room outside the locked set); it ends when a pass finds nothing.
     ``finish`` runs in the first committed pass (e.g. deleting the account row)."""
     committed = False
-    locked: set[RoomId] = set()
+    locked: set[str] = set()
     for _ in range(MAX_PASSES):
         async with uow(readonly=True) as reader:
             ids = await persona_ids(reader)
             for pid in ids:
-                locked.update(await rooms_touched(reader, pid))
+                locked.update(await streams_touched(reader, pid))
         if committed and not locked:
             return  # the sweep found nothing more
-        async with sequencer.hold(streams_of(sorted(locked))):
+        async with sequencer.hold(sorted(locked)):
             async with uow() as writer:
                 ids = await persona_ids(writer)
-                touched = {pid: await rooms_touched(writer, pid) for pid in ids}
-                grown = {r for rooms in touched.values() for r in rooms} - locked
+                touched = {pid: await streams_touched(writer, pid) for pid in ids}
+                grown = {r for streams in touched.values() for r in streams} - locked
                 if grown:
                     locked |= grown
-                    continue  # lock those rooms too and start again
-                events: list[RoomEvent] = []
+                    continue  # lock those streams too and start again
+                events: list[Event] = []
                 for pid in ids:
-                    events += await erase_persona(writer, pid, clock.now(), touched[pid])
+                    events += await erase_persona(writer, settings, pid, clock.now(), touched[pid])
                 if not committed and finish is not None:
                     await finish(writer)
                 await writer.commit()

@@ -131,6 +131,7 @@ class PersonaService:
             return [persona.id]
 
         await erase_personas(uow=self._uow, sequencer=self._seq, bus=self._bus,
+                             settings=self._settings,
                              clock=self._clock, persona_ids=just_this)
         self._connections.close_persona(persona.id, reason="persona deleted")
 

@@ -121,7 +121,7 @@ class RequestIn(ActAs):
 
 
 class GroupIn(ActAs):
-    personas: Annotated[list[Id], Field(min_length=1, max_length=7)]
+    personas: Annotated[list[Id], Field(min_length=1, max_length=32)]
     title: Annotated[StrictStr, Field(max_length=400)] = ""
     text: MessageText | None = None
 

@@ -121,7 +121,7 @@ class Request(_Msg):
 
 class CreateGroup(_Msg):
     type: Literal["create_group"]
-    personas: Annotated[list[ObjectId], Field(min_length=1, max_length=7)]
+    personas: Annotated[list[ObjectId], Field(min_length=1, max_length=32)]
     title: Annotated[StrictStr, Field(max_length=400)] = ""
     text: Text | None = None
 
