@@ -38,7 +38,7 @@ async def quiet() -> None:
 
 
 async def test_request_accept_and_talk(server: Running) -> None:
-    _, alice, a_ws = await person(server, "Alice Request")
+    _, _alice, a_ws = await person(server, "Alice Request")
     _, bea, b_ws = await person(server, "Bea Request")
     sent = await a_ws.ok("request", to=bea["id"], text="Hello, would you like to write?")
     assert sent["status"] == "pending" and sent["auto_replies"] == []
@@ -78,7 +78,7 @@ async def test_a_decline_looks_like_no_answer_and_resending_waits_for_the_cooldo
         server_factory: ServerFactory) -> None:
     clock = FakeClock()
     async with server_factory(clock=clock, request_cooldown_hours=24) as srv:
-        _, alice, a_ws = await person(srv, "Alice Decline")
+        _, _alice, a_ws = await person(srv, "Alice Decline")
         _, bea, b_ws = await person(srv, "Bea Decline")
         _, cleo, c_ws = await person(srv, "Cleo Silent")
         to_bea = await a_ws.ok("request", to=bea["id"], text="Hi Bea")
@@ -107,7 +107,7 @@ async def test_a_decline_looks_like_no_answer_and_resending_waits_for_the_cooldo
 
 async def test_who_may_reach_me(server: Running) -> None:
     b_api, bea, b_ws = await person(server, "Bea Haven")
-    _, alice, a_ws = await person(server, "Alice Knocks")
+    _, _alice, a_ws = await person(server, "Alice Knocks")
     settings = await b_ws.ok("set_boundaries", reach="nobody",
                              auto_reply="I am not taking new requests right now.")
     assert settings["boundaries"]["reach"] == "nobody"
@@ -119,11 +119,11 @@ async def test_who_may_reach_me(server: Running) -> None:
     # Only personas sharing a room; and no auto-reply unless one is set.
     await b_api.call("PATCH", f"/personas/{bea['id']}/boundaries",
                      json={"reach": "shared_room", "auto_reply": ""})
-    _, cleo, c_ws = await person(server, "Cleo Stranger")
+    _, _cleo, c_ws = await person(server, "Cleo Stranger")
     silent = await c_ws.ok("request", to=bea["id"], text="hello")
     assert silent["auto_replies"] == [] and (await b_ws.ok("requests"))["requests"] == []
     room = await b_api.new_room(bea["id"], "Common Room")
-    _, dana, d_ws = await person(server, "Dana Roommate")
+    _, _dana, d_ws = await person(server, "Dana Roommate")
     await d_ws.ok("join", room=room["id"])
     await d_ws.ok("request", to=bea["id"], text="we met in the common room")
     names = [r["from"]["name"] for r in (await b_ws.ok("requests"))["requests"]]
@@ -182,7 +182,7 @@ async def test_a_new_persona_does_not_reset_the_request_allowance(
 
 
 async def test_groups_by_invitation(server: Running) -> None:
-    _, host, h_ws = await person(server, "Group Host")
+    _, _host, h_ws = await person(server, "Group Host")
     guests = [await person(server, f"Guest {n}") for n in "ABC"]
     made = await h_ws.ok("create_group", personas=[g[1]["id"] for g in guests[:2]],
                          title="Book club", text="Welcome, everyone")
@@ -211,7 +211,7 @@ async def test_groups_by_invitation(server: Running) -> None:
 
 
 async def test_group_size_is_limited(server: Running) -> None:
-    _, host, h_ws = await person(server, "Big Host")
+    _, _host, h_ws = await person(server, "Big Host")
     api = await server.user()
     others = [await api.new_persona(f"Crowd {n}") for n in "ABCDEFGH"]
     too_many = await h_ws.fail("create_group", personas=[p["id"] for p in others])
@@ -260,7 +260,7 @@ async def test_typing_needs_both_sides_and_receipts_too(server: Running) -> None
 
 
 async def test_not_stored_means_gone_once_everyone_has_read_it(server: Running) -> None:
-    _, alice, a_ws = await person(server, "Alice Ephemeral")
+    _, _alice, a_ws = await person(server, "Alice Ephemeral")
     _, bea, b_ws = await person(server, "Bea Ephemeral")
     cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
     await b_ws.ok("accept", conversation=cid)
@@ -282,7 +282,7 @@ async def test_history_is_kept_for_the_shortest_choice_and_timers_apply(
         server_factory: ServerFactory) -> None:
     clock = FakeClock()
     async with server_factory(clock=clock, conversation_max_days=30) as srv:
-        _, alice, a_ws = await person(srv, "Alice Keeps")
+        _, _alice, a_ws = await person(srv, "Alice Keeps")
         _, bea, b_ws = await person(srv, "Bea Keeps")
         cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
         await b_ws.ok("accept", conversation=cid)
@@ -312,7 +312,7 @@ async def test_history_is_kept_for_the_shortest_choice_and_timers_apply(
 
 
 async def test_deleting_my_copy_leaves_theirs(server: Running) -> None:
-    _, alice, a_ws = await person(server, "Alice Clears")
+    _, _alice, a_ws = await person(server, "Alice Clears")
     _, bea, b_ws = await person(server, "Bea Keeps Copy")
     cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
     await b_ws.ok("accept", conversation=cid)
