@@ -8,6 +8,7 @@ to set is ever shown, and it depends on their boundaries alone, never on a block
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -77,10 +78,12 @@ class _Verdict:
 
 
 def pending_error(member: Member, now: datetime, cooldown: timedelta) -> RequestPending:
-    wait = max(0.0, (member.requested_at + cooldown - now).total_seconds())
+    # Whole seconds: finer numbers would differ between two requests sent moments apart
+    # and invite comparing them.
+    wait = math.ceil(max(0.0, (member.requested_at + cooldown - now).total_seconds()))
     return RequestPending(
         "your request has not been accepted; nothing more is delivered until it is",
-        details={"retry_after": round(wait, 3)})
+        details={"retry_after": wait})
 
 
 class RequestService:
