@@ -213,6 +213,10 @@ async def test_presence_and_status(server: Running) -> None:
     await b_ws.ok("set_boundaries", status="busy", status_message="writing a long scene")
     seen = (await a_ws.ok("presence", personas=[bea["id"]]))["presence"][bea["id"]]
     assert seen == {"online": True, "status": "busy", "status_message": "writing a long scene"}
+    room = await b_api.new_room(bea["id"], "Status Room")
+    await a_ws.ok("join", room=room["id"])
+    who = {m["persona"]["id"]: m for m in (await a_ws.ok("who", room=room["id"]))["members"]}
+    assert who[bea["id"]]["presence"] == seen
     # Status changes reach conversation partners live.
     cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
     await b_ws.ok("accept", conversation=cid)

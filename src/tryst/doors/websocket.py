@@ -267,7 +267,9 @@ def render_result(command: c.AnyCommand, result: Any) -> dict[str, Any]:
             return {"room": presenters.room(result)}
         case c.Who():
             return {"members": [{"persona": presenters.persona_ref(e.persona),
-                                 "role": e.role.value, "online": e.online} for e in result]}
+                                 "role": e.role.value, "online": e.online,
+                                 "presence": presenters.presence(e.online, e.status)}
+                                for e in result]}
         case c.History():
             return {"events": [presenters.room_event(e) for e in result]}
         case c.ListRooms():

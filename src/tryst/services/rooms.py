@@ -10,6 +10,7 @@ from typing import Any
 
 from tryst.clock import Clock
 from tryst.config import Settings
+from tryst.domain.conversations import Boundaries, default_boundaries
 from tryst.domain.errors import (
     Conflict,
     InvalidInput,
@@ -433,7 +434,8 @@ class RoomService:
 
     # ------------------------------------------------------------ reading
 
-    async def who(self, actor: Actor, room_id: str) -> list[tuple[Persona, RoomRole, bool]]:
+    async def who(self, actor: Actor, room_id: str
+                  ) -> list[tuple[Persona, RoomRole, bool, Boundaries]]:
         """Members, their roles and whether they are online; blocked accounts (either
         way) are left out entirely."""
         hidden = (await self._boundaries.boundary(actor.account.id)).hidden
@@ -442,8 +444,10 @@ class RoomService:
             await self._member(uow, room, actor.persona.id)
             members = await uow.rooms.members(room.id)
             personas = await uow.personas.many(m.persona_id for m in members)
+            statuses = await uow.boundaries.many(list(personas))
         online = self._presence.online(personas)
-        return [(personas[m.persona_id], m.role, m.persona_id in online)
+        return [(personas[m.persona_id], m.role, m.persona_id in online,
+                 statuses.get(m.persona_id) or default_boundaries(m.persona_id))
                 for m in members if m.persona_id in personas
                 and personas[m.persona_id].account_id not in hidden]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from tryst.domain import commands as c
 from tryst.domain.accounts import Account
 from tryst.domain.blocks import Boundary
+from tryst.domain.conversations import Boundaries
 from tryst.domain.errors import InvalidInput, NoPersona, TrystError
 from tryst.domain.events import ConversationEvent, NumberedEvent, RoomEvent, Signal, Whisper
 from tryst.domain.personas import Persona
@@ -60,6 +61,7 @@ class WhoEntry:
     persona: Persona
     role: RoomRole
     online: bool
+    status: Boundaries
 
 
 Closer = Callable[[int, str], None]
@@ -303,8 +305,8 @@ class Session:
             case c.SetTopic(room_id=rid, topic=topic):
                 return await self._rooms.update(actor, rid, {"topic": topic})
             case c.Who(room_id=rid):
-                return [WhoEntry(p, role, online)
-                        for p, role, online in await self._rooms.who(actor, rid)]
+                return [WhoEntry(p, role, online, status)
+                        for p, role, online, status in await self._rooms.who(actor, rid)]
             case c.History(room_id=rid, before=before, limit=limit):
                 return await self._rooms.history(actor, rid, before, limit)
         raise InvalidInput(f"unsupported command {type(command).__name__}")

@@ -233,7 +233,8 @@ def build_api(ctx: ApiContext) -> list[APIRouter]:
         actor = await act_as(who, persona_id)
         entries = await ctx.rooms.who(actor, room_id)
         return {"members": [{"persona": presenters.persona_ref(p), "role": role.value,
-                             "online": online} for p, role, online in entries]}
+                             "online": online, "presence": presenters.presence(online, b)}
+                            for p, role, online, b in entries]}
 
     @api.get("/rooms/{room_id}/events", tags=["rooms"],
              summary="History: a page of retained events, oldest first")
