@@ -430,3 +430,50 @@ async def test_erasing_a_persona_deletes_its_conversation_lines(server: Running)
     assert "words to erase" not in [e["text"] for e in history["events"]]
     assert "hi" not in [e["text"] for e in history["events"]]
     await b_ws.close()
+
+
+async def test_turning_a_timer_off_does_not_bring_lines_back(
+        server_factory: ServerFactory) -> None:
+    clock = FakeClock()
+    async with server_factory(clock=clock) as srv:
+        _, _, a_ws = await person(srv, "Alice Timer")
+        _, bea, b_ws = await person(srv, "Bea Timer")
+        cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
+        await b_ws.ok("accept", conversation=cid)
+        for ws in (a_ws, b_ws):
+            await ws.ok("conversation_settings", conversation=cid, keep_days=7)
+        await a_ws.ok("conversation_settings", conversation=cid, disappear_seconds=60)
+        await a_ws.ok("send", conversation=cid, text="short lived")
+        await a_ws.ok("conversation_settings", conversation=cid, disappear_seconds=0)
+        clock.advance(120)
+        texts = [e["text"] for e in (await b_ws.ok("conversation_history",
+                                                   conversation=cid))["events"]]
+        assert "short lived" not in texts
+        for ws in (a_ws, b_ws):
+            await ws.close()
+
+
+async def test_newcomers_to_a_group_see_only_what_follows_their_invitation(
+        server: Running) -> None:
+    _, _, h_ws = await person(server, "Host Earlier")
+    _, first, f_ws = await person(server, "First Guest")
+    _, late, l_ws = await person(server, "Late Guest")
+    cid = (await h_ws.ok("create_group", personas=[first["id"]],
+                         text="welcome"))["conversation"]["id"]
+    await f_ws.ok("accept", conversation=cid)
+    for ws in (h_ws, f_ws):
+        await ws.ok("conversation_settings", conversation=cid, keep_days=7)
+    await h_ws.ok("send", conversation=cid, text="said before the newcomer")
+    await h_ws.ok("invite", conversation=cid, persona=late["id"])
+    await l_ws.ok("accept", conversation=cid)
+    await h_ws.ok("send", conversation=cid, text="said after")
+    await wait_text(l_ws, cid, "said after")
+    texts = [e["text"] for e in (await l_ws.ok("conversation_history",
+                                               conversation=cid))["events"]]
+    assert "said after" in texts and "said before the newcomer" not in texts
+    assert "welcome" not in texts
+    # Their arrival (not stored by default) makes the group keep nothing beyond reading.
+    view = (await h_ws.ok("conversations"))["conversations"][0]
+    assert view["keep_days"] == 0
+    for ws in (h_ws, f_ws, l_ws):
+        await ws.close()

@@ -57,9 +57,33 @@ class Boundary:
 
     hidden: set[AccountId] = field(default_factory=set)
     mutes: dict[PersonaId, tuple[datetime, datetime]] = field(default_factory=dict)
+    mine: set[AccountId] = field(default_factory=set)  # the accounts this one blocked
+    # Earlier blocks, since lifted: what was written during them stays hidden.
+    periods: dict[AccountId, list[tuple[datetime, datetime]]] = field(default_factory=dict)
 
     def hides_account(self, account_id: AccountId | None) -> bool:
+        """Hidden now: for live signals and lists."""
         return account_id is not None and account_id in self.hidden
+
+    def hides(self, account_id: AccountId | None, at: datetime) -> bool:
+        """Whether a line written by ``account_id`` at ``at`` is hidden: a block is in
+        place now, or was when the line was written."""
+        if account_id is None:
+            return False
+        if account_id in self.hidden:
+            return True
+        windows = self.periods.get(account_id)
+        return windows is not None and any(start <= at < end for start, end in windows)
+
+    def update(self, other: Boundary) -> None:
+        """Take over another Boundary's contents, in place."""
+        self.hidden.clear()
+        self.hidden.update(other.hidden)
+        self.mine.clear()
+        self.mine.update(other.mine)
+        self.periods.clear()
+        self.periods.update(other.periods)
+        self.replace_mutes(other.mutes)
 
     def mutes_at(self, persona_id: PersonaId | None, at: datetime) -> bool:
         if persona_id is None:

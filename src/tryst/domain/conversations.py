@@ -148,16 +148,27 @@ def validate_group_size(invitees: Iterable[PersonaId], creator: PersonaId) -> li
 
 
 def effective_keep_days(members: Iterable[Member], max_days: int) -> int:
-    """History is kept for the shortest period any current member chose."""
-    choices = [m.keep_days for m in members
-               if m.state in (MemberState.ACTIVE, MemberState.INVITED)]
+    """History is kept for the shortest period any member in the conversation chose.
+    Only active members choose: counting invitees would make a decline or a block
+    (which end an invitation) change the answer the sender sees."""
+    choices = [m.keep_days for m in members if m.state is MemberState.ACTIVE]
     return min([max_days, *choices])
+
+
+def outer_bound_days(members: Iterable[Member], max_days: int) -> int:
+    """The longest anything may stay, read or not: the shortest period any active member
+    chose to keep things for (choosing "not stored" does not mean "keep unread lines for
+    the server's maximum"), else the server's maximum."""
+    positive = [m.keep_days for m in members
+                if m.state is MemberState.ACTIVE and m.keep_days > 0]
+    return min([max_days, *positive])
 
 
 def expires_at(at: datetime, *, keep_days: int, disappear_seconds: int | None,
                max_days: int) -> datetime:
-    """When a message sent at ``at`` must be gone. With keep_days 0 it goes as soon as
-    every member has read it (see ``unseen_floor``); this is the outer bound."""
+    """When a message sent at ``at`` must be gone. ``max_days`` is the outer bound
+    (``outer_bound_days``); with keep_days 0 a line also goes as soon as every member
+    has read it (``seen_by_all``)."""
     days = keep_days if keep_days > 0 else max_days
     end = at + timedelta(days=min(days, max_days))
     if disappear_seconds is not None:

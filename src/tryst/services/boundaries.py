@@ -79,7 +79,9 @@ class BoundaryService:
         hidden = await uow.boundaries.hidden_from(account_id)
         mutes = await uow.boundaries.mutes_of(account_id, self._clock.now())
         return Boundary(hidden=hidden,
-                        mutes={m.persona_id: (m.created_at, m.until) for m in mutes})
+                        mutes={m.persona_id: (m.created_at, m.until) for m in mutes},
+                        mine=await uow.boundaries.blocked_by(account_id),
+                        periods=await uow.boundaries.past_periods(account_id))
 
     async def _refresh(self, *account_ids: AccountId) -> None:
         """Reload the live Boundaries of these accounts after a change commits."""
@@ -89,10 +91,7 @@ class BoundaryService:
                 live = self._live.get(account_id)
                 if live is None:
                     continue
-                fresh = await self._load(uow, account_id)
-                live.hidden.clear()
-                live.hidden.update(fresh.hidden)
-                live.replace_mutes(fresh.mutes)
+                live.update(await self._load(uow, account_id))
 
     # ------------------------------------------------------------ blocks
 
@@ -113,6 +112,7 @@ class BoundaryService:
             block = Block(blocker=account.id, persona_id=target.id, persona_name=target.name,
                           blocked=target.account_id, created_at=self._clock.now())
             await uow.boundaries.add_block(block)
+            await uow.boundaries.sync_period(account.id, target.account_id, block.created_at)
             await self._decline_between(uow, account.id, target.account_id)
             await uow.commit()
         await self._refresh(account.id, target.account_id)
@@ -134,6 +134,7 @@ class BoundaryService:
             removed = await uow.boundaries.remove_block(account.id, PersonaId(persona_id))
             if removed is None:
                 raise NotFound("you have not blocked that persona")
+            await uow.boundaries.sync_period(account.id, removed.blocked, self._clock.now())
             await uow.commit()
         await self._refresh(account.id, removed.blocked)
 

@@ -17,6 +17,7 @@ from tryst.domain.conversations import (
     MemberState,
     default_boundaries,
     effective_keep_days,
+    outer_bound_days,
     validate_disappear,
     validate_keep_days,
 )
@@ -173,14 +174,13 @@ class ConversationService:
                 persona = await self._fresh(uow, actor)
                 conversation, mine, members = await convstreams.membership(
                     uow, conversation_id, persona)
-                before = effective_keep_days(members, max_days)
+                before = members
                 updated = replace(
                     mine, keep_days=mine.keep_days if keep is None else keep,
                     typing=changes.get("typing", mine.typing),
                     receipts=changes.get("receipts", mine.receipts))
                 await uow.conversations.put_member(updated)
                 members = [updated if m.persona_id == mine.persona_id else m for m in members]
-                after = effective_keep_days(members, max_days)
                 lines: list[tuple[EventKind, Persona | None, str, dict[str, object]]] = []
                 if timer_set and timer != conversation.disappear_seconds:
                     await uow.conversations.set_disappear(conversation.id, timer)
@@ -189,15 +189,13 @@ class ConversationService:
                                   f"disappearing messages: {timer} seconds" if timer
                                   else "disappearing messages: off",
                                   {"disappear_seconds": timer}))
-                if after != before:
-                    lines.append((EventKind.SYSTEM, persona,
-                                  "history is now kept for " +
-                                  (f"{after} days" if after else "no longer than it "
-                                   "takes everyone to read it"), {"keep_days": after}))
-                if lines:
                     await uow.conversations.reset_expiry(
-                        conversation.id, keep_days=after,
-                        disappear_seconds=conversation.disappear_seconds, max_days=max_days)
+                        conversation.id, keep_days=effective_keep_days(members, max_days),
+                        disappear_seconds=timer,
+                        max_days=outer_bound_days(members, max_days))
+                lines += await convstreams.apply_retention_change(
+                    uow, conversation, before, members, self._settings, persona)
+                if lines:
                     events = await convstreams.append(uow, conversation, members,
                                                       self._settings, self._clock.now(), lines)
                     conversation = replace(conversation, last_seq=events[-1].seq)
@@ -261,7 +259,7 @@ class ConversationService:
         return (await self._views(actor, [ConversationId(conversation_id)]))[0]
 
     async def _views(self, actor: Actor, ids: list[ConversationId]) -> list[ConversationView]:
-        hidden = (await self._boundaries.boundary(actor.account.id)).hidden
+        boundary = await self._boundaries.boundary(actor.account.id)
         now = self._clock.now()
         async with self._uow(readonly=True) as uow:
             conversations = await uow.conversations.many(ids)
@@ -271,9 +269,11 @@ class ConversationService:
             statuses = await uow.boundaries.many(list(everyone))
             mine = {cid: next(m for m in ms if m.persona_id == actor.persona.id)
                     for cid, ms in members.items()}
-            unread = await uow.conversations.unread(
+            unread_lines = await uow.conversations.unread(
                 actor.persona.id, {cid: max(m.last_read_seq, m.cleared_seq)
-                                   for cid, m in mine.items()}, hidden, now)
+                                   for cid, m in mine.items()}, now)
+        unread = {cid: sum(not boundary.hides(account, at) for account, at in lines)
+                  for cid, lines in unread_lines.items()}
         online = self._presence.online(everyone)
         out = []
         for cid in ids:
@@ -284,15 +284,20 @@ class ConversationService:
             views = []
             for m in members[cid]:
                 persona = personas.get(m.persona_id)
-                if persona is None or persona.account_id in hidden:
-                    continue  # a blocked account's personas are simply not there
+                if persona is None or persona.account_id in boundary.mine:
+                    continue  # personas of an account I blocked are simply not there
+                # Someone who blocked me is still listed, as it would be without the
+                # block but offline: dropping it would tell me about the block.
+                across = persona.account_id in boundary.hidden
                 state = ("active" if m.state is MemberState.ACTIVE else
                          "left" if m.state is MemberState.LEFT else "pending")
                 shares = m.persona_id != me.persona_id and me.receipts and m.receipts \
-                    and m.state is MemberState.ACTIVE
+                    and m.state is MemberState.ACTIVE and not across
                 views.append(MemberView(
-                    persona=persona, state=state, online=m.persona_id in online,
-                    status=statuses.get(m.persona_id) or default_boundaries(m.persona_id),
+                    persona=persona, state=state,
+                    online=m.persona_id in online and not across,
+                    status=default_boundaries(m.persona_id) if across
+                    else statuses.get(m.persona_id) or default_boundaries(m.persona_id),
                     last_read_seq=m.last_read_seq if shares else None))
             out.append(ConversationView(conversation, me, views, unread.get(cid, 0),
                                         effective_keep_days(members[cid],
@@ -310,7 +315,7 @@ class ConversationService:
                                                                  actor.persona)
             page = await uow.conversations.events_before(conversation.id, before, limit,
                                                          self._clock.now(), mine.cleared_seq)
-        visible = [e for e in page if not boundary.hides_account(e.account_id)]
+        visible = [e for e in page if not boundary.hides(e.account_id, e.at)]
         return visible, (page[0].seq if len(page) == limit else None)
 
     async def catch_up(self, persona_id: PersonaId, conversation_id: ConversationId,

@@ -15,6 +15,7 @@ from tryst.domain.conversations import (
     cleared_by_all,
     effective_keep_days,
     expires_at,
+    outer_bound_days,
     seen_by_all,
 )
 from tryst.domain.errors import NotFound, NotMember
@@ -23,6 +24,9 @@ from tryst.domain.personas import Persona
 from tryst.domain.rooms import EventKind
 from tryst.ids import ConversationId
 from tryst.ports import UnitOfWork
+
+Line = tuple[EventKind, Persona | None, str, dict[str, object]]
+"""A line to append: kind, author (None for the server), text, data."""
 
 
 async def append(uow: UnitOfWork, conversation: Conversation, members: Sequence[Member],
@@ -33,6 +37,7 @@ async def append(uow: UnitOfWork, conversation: Conversation, members: Sequence[
     commit. Each expires when the conversation's shortest retention says so."""
     max_days = settings.conversation_max_days
     keep = effective_keep_days(members, max_days)
+    bound = outer_bound_days(members, max_days)
     last = await uow.conversations.advance_seq(conversation.id, len(lines))
     first = last - len(lines) + 1
     events = [ConversationEvent(
@@ -42,7 +47,7 @@ async def append(uow: UnitOfWork, conversation: Conversation, members: Sequence[
         account_id=persona.account_id if persona else None,
         expires_at=expires_at(at, keep_days=keep,
                               disappear_seconds=conversation.disappear_seconds,
-                              max_days=max_days))
+                              max_days=bound))
         for i, (kind, persona, text, data) in enumerate(lines)]
     await uow.conversations.append_events(events)
     return events
@@ -78,6 +83,29 @@ async def membership(uow: UnitOfWork, conversation_id: str, persona: Persona,
                         if mine.state is MemberState.LEFT
                         else "accept the request first")
     return conversation, mine, members
+
+
+async def apply_retention_change(uow: UnitOfWork, conversation: Conversation,
+                                 before: Sequence[Member], after: Sequence[Member],
+                                 settings: Settings, persona: Persona | None
+                                 ) -> list[tuple[EventKind, Persona | None, str,
+                                                 dict[str, object]]]:
+    """When membership or choices change how long the conversation keeps things: shorten
+    what is stored (never lengthen it: what was due to go still goes) and return the
+    system line announcing it, if anything changed."""
+    max_days = settings.conversation_max_days
+    old = effective_keep_days(before, max_days), outer_bound_days(before, max_days)
+    new = effective_keep_days(after, max_days), outer_bound_days(after, max_days)
+    if old == new:
+        return []
+    await uow.conversations.reset_expiry(
+        conversation.id, keep_days=new[0], disappear_seconds=conversation.disappear_seconds,
+        max_days=new[1])
+    if old[0] == new[0]:
+        return []
+    text = "history is now kept for " + (
+        f"{new[0]} days" if new[0] else "no longer than it takes everyone to read it")
+    return [(EventKind.SYSTEM, persona, text, {"keep_days": new[0]})]
 
 
 def read_to(member: Member, seq: int) -> Member:

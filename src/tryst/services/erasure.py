@@ -84,6 +84,7 @@ async def erase_persona(uow: UnitOfWork, settings: Settings, persona_id: Persona
                                              persona_name=DELETED,
                                              data={"reason": "deleted"}))
     await uow.rooms.remove_invites_of(persona_id)
+    await uow.boundaries.forget_name(persona_id, DELETED)
     await uow.personas.delete(persona_id)
     return events
 

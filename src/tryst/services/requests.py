@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from tryst.clock import Clock
 from tryst.config import Settings
 from tryst.domain.conversations import (
+    MAX_GROUP_MEMBERS,
     PENDING_LOOKALIKES,
     Conversation,
     ConversationKind,
@@ -195,14 +196,20 @@ class RequestService:
                     if theirs.state is not MemberState.ACTIVE and not may_resend(
                             theirs, now, self.cooldown):
                         raise pending_error(theirs, now, self.cooldown)
+                    # Asked again, they see only what is said from now on; and someone who
+                    # left comes back only if the other side accepts again.
+                    floor = conversation.last_seq
                     if mine.state is not MemberState.ACTIVE:
                         await uow.conversations.put_member(replace(
-                            mine, state=MemberState.ACTIVE, requested_at=now))
+                            mine, state=MemberState.ACTIVE, requested_at=now,
+                            cleared_seq=floor, last_read_seq=floor))
                         lines.append((EventKind.JOIN, sender, "", {}))
-                    if theirs.state is not MemberState.ACTIVE:
-                        await uow.conversations.put_member(replace(
-                            theirs, state=verdict.state, invited_by=sender.id,
-                            requested_at=now))
+                    if theirs.state is MemberState.ACTIVE:
+                        lines.append((EventKind.LEAVE, target, "", {"reason": "asked_again"}))
+                    await uow.conversations.put_member(replace(
+                        theirs, state=verdict.state, invited_by=sender.id, requested_at=now,
+                        cleared_seq=max(theirs.cleared_seq, floor),
+                        last_read_seq=max(theirs.last_read_seq, floor)))
                 lines.append((kind, sender, clean, {"opening": True}))
                 members = await uow.conversations.members(conversation.id)
                 events = await convstreams.append(uow, conversation, members, self._settings,
@@ -275,18 +282,30 @@ class RequestService:
             now = self._clock.now()
             theirs = next((m for m in members if m.persona_id == target.id), None)
             taken = [m for m in members if m.state is not MemberState.LEFT]
-            if theirs is None and len(taken) >= 8:
-                raise LimitReached("a group has at most 8 members", details={"limit": 8})
+            if theirs is None and len(taken) >= MAX_GROUP_MEMBERS:
+                raise LimitReached(f"a group has at most {MAX_GROUP_MEMBERS} members",
+                                   details={"limit": MAX_GROUP_MEMBERS})
+            # A newcomer sees what is said from the invitation on, not what was said
+            # before they were asked.
+            floor = conversation.last_seq
             if theirs is None:
-                await uow.conversations.add_member(self._new_member(
-                    conversation.id, target.id, verdict.state, sender.id, now))
+                await uow.conversations.add_member(replace(self._new_member(
+                    conversation.id, target.id, verdict.state, sender.id, now),
+                    cleared_seq=floor, last_read_seq=floor))
             elif theirs.state is MemberState.ACTIVE:
                 raise Conflict("that persona is already in this conversation")
             elif not may_resend(theirs, now, self.cooldown):
                 raise pending_error(theirs, now, self.cooldown)
             else:
+                # An invitation the invitee can see stays as it is (and stays theirs to
+                # answer): someone they blocked must not be able to withdraw it by
+                # inviting them again.
+                keep = theirs.state is MemberState.INVITED
                 await uow.conversations.put_member(replace(
-                    theirs, state=verdict.state, invited_by=sender.id, requested_at=now))
+                    theirs, state=theirs.state if keep else verdict.state,
+                    invited_by=theirs.invited_by if keep else sender.id, requested_at=now,
+                    cleared_seq=max(theirs.cleared_seq, floor),
+                    last_read_seq=max(theirs.last_read_seq, floor)))
             await uow.commit()
         if verdict.state is MemberState.INVITED:
             self._notify(target, sender, conversation)
@@ -346,11 +365,15 @@ class RequestService:
             async with self._uow() as uow:
                 conversation, mine = await self._invitation(uow, actor, conversation_id)
                 persona = await self._sender(uow, actor)
+                before = await uow.conversations.members(conversation.id)
                 await uow.conversations.put_member(replace(mine, state=MemberState.ACTIVE))
                 members = await uow.conversations.members(conversation.id)
+                # A newcomer's own choice (by default: not stored) now counts too.
+                lines: list[convstreams.Line] = [(EventKind.JOIN, persona, "", {})]
+                lines += await convstreams.apply_retention_change(
+                    uow, conversation, before, members, self._settings, persona)
                 events = await convstreams.append(uow, conversation, members, self._settings,
-                                                  self._clock.now(),
-                                                  [(EventKind.JOIN, persona, "", {})])
+                                                  self._clock.now(), lines)
                 await uow.commit()
             for event in events:
                 self._bus.publish(event)
@@ -358,7 +381,8 @@ class RequestService:
 
     async def decline(self, actor: Actor, conversation_id: str) -> PersonaId:
         """Say no. Nobody is told; returns the inviter (for "decline and block")."""
-        async with self._uow() as uow:
+        stream = conversation_stream(ConversationId(conversation_id))
+        async with self._seq.hold([stream]), self._uow() as uow:
             _, mine = await self._invitation(uow, actor, conversation_id)
             await uow.conversations.put_member(replace(mine, state=MemberState.DECLINED))
             await uow.commit()

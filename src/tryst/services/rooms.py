@@ -461,7 +461,7 @@ class RoomService:
             await self._member(uow, room, actor.persona.id)
             page = await uow.events.before(room.id, before, limit)
         # Blocked accounts' lines, and muted personas' lines from the mute, are not shown.
-        return [e for e in page if not boundary.hides_account(e.account_id) and not (
+        return [e for e in page if not boundary.hides(e.account_id, e.at) and not (
             e.kind in SPOKEN_KINDS and boundary.mutes_at(e.persona_id, e.at))]
 
     async def catch_up(self, persona_id: PersonaId, room_id: RoomId, after: int,

@@ -125,7 +125,8 @@ class Session:
         """Blocks hide everything from the other account; mutes hide a persona's room
         lines sent during the mute. The cursor still moves past what is hidden."""
         boundary = self.boundary
-        if boundary.hidden and event.account_id in boundary.hidden:
+        if (boundary.hidden or boundary.periods) \
+                and boundary.hides(event.account_id, event.at):
             return True
         return bool(boundary.mutes) and type(event) is RoomEvent \
             and event.kind in SPOKEN_KINDS and boundary.mutes_at(event.persona_id, event.at)
@@ -235,6 +236,9 @@ class Session:
             self._release(stream, self._skip_missing(stream, cursor, last))
         except asyncio.CancelledError:
             raise
+        except TrystError:
+            # Left or removed while catching up: the stream is simply no longer followed.
+            self.unfollow(stream)
         except Exception:
             log.exception("catch-up failed for %s", stream)
             self.close(1011, "internal_error")

@@ -6,13 +6,13 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tryst.domain.blocks import Block, Mute
 from tryst.domain.conversations import Boundaries, Reach, Status
 from tryst.ids import AccountId, PersonaId
-from tryst.storage.tables import blocks, mutes, persona_boundaries
+from tryst.storage.tables import block_periods, blocks, mutes, persona_boundaries
 
 b = blocks.c
 
@@ -75,6 +75,13 @@ class SqlBoundaries:
         return Block(blocker=blocker, persona_id=persona_id, persona_name=row.persona_name,
                      blocked=AccountId(row.blocked_account_id), created_at=row.created_at)
 
+    async def forget_name(self, persona_id: PersonaId, placeholder: str) -> None:
+        """An erased persona's name leaves the blockers' lists; the block stays."""
+        await self._c.execute(update(blocks).where(b.persona_id == persona_id)
+                              .values(persona_name=placeholder))
+        await self._c.execute(update(mutes).where(mutes.c.persona_id == persona_id)
+                              .values(persona_name=placeholder))
+
     async def blocks_of(self, blocker: AccountId) -> list[Block]:
         rows = await self._c.execute(select(blocks).where(b.blocker_account_id == blocker)
                                      .order_by(b.created_at))
@@ -91,6 +98,39 @@ class SqlBoundaries:
         for blocker, blocked in rows:
             out.add(AccountId(blocked if blocker == account_id else blocker))
         out.discard(account_id)
+        return out
+
+    async def blocked_by(self, account_id: AccountId) -> set[AccountId]:
+        rows = await self._c.scalars(select(b.blocked_account_id).where(
+            b.blocker_account_id == account_id))
+        return {AccountId(r) for r in rows}
+
+    async def sync_period(self, a: AccountId, b_: AccountId, now: datetime) -> None:
+        """Open a block period for the pair if a block now exists between them, close it
+        if none does any more."""
+        first, second = sorted((a, b_))
+        p = block_periods.c
+        pair = and_(p.account_a == first, p.account_b == second, p.ended_at.is_(None))
+        open_id = await self._c.scalar(select(p.id).where(pair))
+        blocked = await self.blocked_between(a, [b_])
+        if blocked and open_id is None:
+            await self._c.execute(insert(block_periods).values(
+                account_a=first, account_b=second, started_at=now, ended_at=None))
+        elif not blocked and open_id is not None:
+            await self._c.execute(update(block_periods).where(p.id == open_id)
+                                  .values(ended_at=now))
+
+    async def past_periods(self, account_id: AccountId
+                           ) -> dict[AccountId, list[tuple[datetime, datetime]]]:
+        p = block_periods.c
+        rows = await self._c.execute(select(p.account_a, p.account_b, p.started_at,
+                                            p.ended_at).where(
+            or_(p.account_a == account_id, p.account_b == account_id),
+            p.ended_at.is_not(None)))
+        out: dict[AccountId, list[tuple[datetime, datetime]]] = {}
+        for first, second, start, end in rows:
+            other = AccountId(second if first == account_id else first)
+            out.setdefault(other, []).append((start, end))
         return out
 
     async def blocked_between(self, a: AccountId, others: Collection[AccountId]) -> bool:

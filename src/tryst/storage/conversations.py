@@ -226,32 +226,34 @@ class SqlConversations:
 
     async def reset_expiry(self, conversation_id: ConversationId, *, keep_days: int,
                            disappear_seconds: int | None, max_days: int) -> None:
-        """Recompute when each retained message goes, after a member or the timer changed
-        how long this conversation keeps things."""
+        """Bring forward when each retained message goes, after a member or the timer
+        shortened how long this conversation keeps things."""
         rows = list(await self._c.execute(select(ev.seq, ev.at, ev.expires_at).where(
             ev.conversation_id == conversation_id)))
         for seq, at, old in rows:
-            new = expires_at(at, keep_days=keep_days, disappear_seconds=disappear_seconds,
-                             max_days=max_days)
+            # Only ever sooner: lengthening would bring back lines that were due to go.
+            new = min(old, expires_at(at, keep_days=keep_days,
+                                      disappear_seconds=disappear_seconds,
+                                      max_days=max_days))
             if new != old:
                 await self._c.execute(update(conversation_events).where(
                     ev.conversation_id == conversation_id, ev.seq == seq)
                     .values(expires_at=new))
 
     async def unread(self, persona_id: PersonaId, positions: dict[ConversationId, int],
-                     hidden: Collection[AccountId], now: datetime) -> dict[ConversationId, int]:
-        """Messages after each read position, not written by this persona, not expired,
-        and not from a hidden (blocked) account."""
-        out: dict[ConversationId, int] = {}
+                     now: datetime) -> dict[ConversationId, list[tuple[AccountId | None,
+                                                                      datetime]]]:
+        """Author account and time of each line after each read position, not written by
+        this persona and not expired (the caller leaves out what blocks hide)."""
+        out: dict[ConversationId, list[tuple[AccountId | None, datetime]]] = {}
         spoken = [k.value for k in SPOKEN_KINDS]
         for cid, after in positions.items():
-            stmt = (select(func.count()).select_from(conversation_events.outerjoin(
-                personas, personas.c.id == ev.persona_id)).where(
-                ev.conversation_id == cid, ev.seq > after, ev.expires_at > now,
-                ev.kind.in_(spoken), ev.persona_id != persona_id))
-            if hidden:
-                stmt = stmt.where(personas.c.account_id.not_in(list(hidden)))
-            out[cid] = int(await self._c.scalar(stmt) or 0)
+            rows = await self._c.execute(
+                select(personas.c.account_id, ev.at).select_from(
+                    conversation_events.outerjoin(personas, personas.c.id == ev.persona_id))
+                .where(ev.conversation_id == cid, ev.seq > after, ev.expires_at > now,
+                       ev.kind.in_(spoken), ev.persona_id != persona_id))
+            out[cid] = [(AccountId(a) if a else None, at) for a, at in rows]
         return out
 
     async def authored_in(self, persona_id: PersonaId) -> list[ConversationId]:

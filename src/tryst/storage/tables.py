@@ -217,3 +217,16 @@ persona_boundaries = Table(
     Column("status", String(16), nullable=False),
     Column("status_message", String(240), nullable=False),
 )
+
+# When two accounts had a block between them (either way): lines written in such a period
+# stay hidden from the other side after an unblock. account_a < account_b.
+block_periods = Table(
+    "block_periods", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_a", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("account_b", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=True),
+)
