@@ -196,20 +196,19 @@ class RequestService:
                     if theirs.state is not MemberState.ACTIVE and not may_resend(
                             theirs, now, self.cooldown):
                         raise pending_error(theirs, now, self.cooldown)
-                    # Asked again, they see only what is said from now on; and someone who
-                    # left comes back only if the other side accepts again.
                     floor = conversation.last_seq
                     if mine.state is not MemberState.ACTIVE:
+                        # They asked us first (or we turned them down): asking back
+                        # is agreeing.
                         await uow.conversations.put_member(replace(
-                            mine, state=MemberState.ACTIVE, requested_at=now,
-                            cleared_seq=floor, last_read_seq=floor))
+                            mine, state=MemberState.ACTIVE, requested_at=now))
                         lines.append((EventKind.JOIN, sender, "", {}))
-                    if theirs.state is MemberState.ACTIVE:
-                        lines.append((EventKind.LEAVE, target, "", {"reason": "asked_again"}))
-                    await uow.conversations.put_member(replace(
-                        theirs, state=verdict.state, invited_by=sender.id, requested_at=now,
-                        cleared_seq=max(theirs.cleared_seq, floor),
-                        last_read_seq=max(theirs.last_read_seq, floor)))
+                    if theirs.state is not MemberState.ACTIVE:
+                        # Asked again, they see only what is said from now on.
+                        await uow.conversations.put_member(replace(
+                            theirs, state=verdict.state, invited_by=sender.id,
+                            requested_at=now, cleared_seq=max(theirs.cleared_seq, floor),
+                            last_read_seq=max(theirs.last_read_seq, floor)))
                 lines.append((kind, sender, clean, {"opening": True}))
                 members = await uow.conversations.members(conversation.id)
                 events = await convstreams.append(uow, conversation, members, self._settings,

@@ -115,12 +115,16 @@ class SqlConversations:
             conversations.c.id == conversation_id))
 
     async def direct_between(self, a: PersonaId, b: PersonaId) -> Conversation | None:
-        """The direct conversation these two personas have (at most one exists)."""
-        mine = select(mem.conversation_id).where(mem.persona_id == a)
+        """The direct conversation of these two personas that ``a`` has not left (the
+        newest, if ``b`` has several with ``a``). Someone who left starts afresh with a
+        new conversation: reusing the old one would take the other side out of it."""
+        mine = select(mem.conversation_id).where(mem.persona_id == a,
+                                                 mem.state != MemberState.LEFT.value)
         theirs = select(mem.conversation_id).where(mem.persona_id == b)
         row = (await self._c.execute(select(conversations).where(
             conversations.c.kind == ConversationKind.DIRECT.value,
-            conversations.c.id.in_(mine), conversations.c.id.in_(theirs)))).first()
+            conversations.c.id.in_(mine), conversations.c.id.in_(theirs))
+            .order_by(conversations.c.created_at.desc()).limit(1))).first()
         return _conversation(row) if row else None
 
     # ------------------------------------------------------------ members
