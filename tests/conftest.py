@@ -82,7 +82,9 @@ class Running:
 @contextlib.asynccontextmanager
 async def run_server(settings: Settings, clock: Any = None) -> AsyncIterator[Running]:
     """Serve Tryst in this event loop on a real socket bound to an ephemeral port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets created with it,
+    # and without it every second small write waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -377,3 +377,28 @@ async def test_someone_blocked_cannot_withdraw_an_invitation_by_reinviting(
         assert [r["from"]["id"] for r in listed] == [host["id"]]
         for ws in (h_ws, p_ws, b_ws):
             await ws.close()
+
+
+async def test_hidden_lines_do_not_end_history_paging(server: Running) -> None:
+    a_api, alice, a_ws = await person(server, "Alice Pages")
+    _, bea, b_ws = await person(server, "Bea Pages")
+    room = await a_api.new_room(alice["id"], "Paged Room")
+    await a_ws.ok("say", room=room["id"], text="older line")
+    await b_ws.ok("join", room=room["id"])
+    await a_ws.ok("mute", persona=bea["id"], minutes=30)
+    for n in range(3):
+        await b_ws.ok("say", room=room["id"], text=f"muted {n}")
+    page = await a_api.call("GET", f"/rooms/{room['id']}/events",
+                            params={"persona_id": alice["id"], "limit": 2})
+    assert page["events"] == [] and page["next_before"] is not None
+    texts: list[str] = []
+    before = page["next_before"]
+    while before is not None:
+        page = await a_api.call("GET", f"/rooms/{room['id']}/events",
+                                params={"persona_id": alice["id"], "limit": 2,
+                                        "before": before})
+        texts = [e["text"] for e in page["events"]] + texts
+        before = page["next_before"]
+    assert "older line" in texts and not any(t.startswith("muted") for t in texts)
+    for ws in (a_ws, b_ws):
+        await ws.close()

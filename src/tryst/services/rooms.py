@@ -454,6 +454,13 @@ class RoomService:
     async def history(self, actor: Actor, room_id: str, before: int | None,
                       limit: int) -> list[RoomEvent]:
         """A page of the room's retained history, oldest first, ending before ``before``."""
+        return (await self.history_page(actor, room_id, before, limit))[0]
+
+    async def history_page(self, actor: Actor, room_id: str, before: int | None,
+                           limit: int) -> tuple[list[RoomEvent], int | None]:
+        """The page and the ``before`` of the next one (None at the oldest retained):
+        taken from the page as read, so lines hidden by a block or mute do not end
+        paging early."""
         limit = max(1, min(limit, HISTORY_PAGE_MAX))
         boundary = await self._boundaries.boundary(actor.account.id)
         async with self._uow(readonly=True) as uow:
@@ -461,8 +468,9 @@ class RoomService:
             await self._member(uow, room, actor.persona.id)
             page = await uow.events.before(room.id, before, limit)
         # Blocked accounts' lines, and muted personas' lines from the mute, are not shown.
-        return [e for e in page if not boundary.hides(e.account_id, e.at) and not (
+        visible = [e for e in page if not boundary.hides(e.account_id, e.at) and not (
             e.kind in SPOKEN_KINDS and boundary.mutes_at(e.persona_id, e.at))]
+        return visible, (page[0].seq if len(page) == limit else None)
 
     async def catch_up(self, persona_id: PersonaId, room_id: RoomId, after: int,
                        limit: int) -> tuple[list[RoomEvent], int | None, int]:

@@ -242,9 +242,9 @@ def build_api(ctx: ApiContext) -> list[APIRouter]:
                       before: Annotated[int | None, Query(ge=1, le=2**53)] = None,
                       limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
         actor = await act_as(who, persona_id)
-        events = await ctx.rooms.history(actor, room_id, before, limit)
+        events, next_before = await ctx.rooms.history_page(actor, room_id, before, limit)
         return {"events": [presenters.room_event(e) for e in events],
-                "next_before": events[0].seq if len(events) == limit else None}
+                "next_before": next_before}
 
     @api.post("/rooms/{room_id}/invites", tags=["rooms"], status_code=201)
     async def invite(room_id: str, body: s.TargetIn, who: Auth) -> dict[str, Any]:
