@@ -81,7 +81,8 @@ def _shape(reply: dict[str, Any]) -> Any:
                 if k not in ("id", "name", "stream", "at", "last_seq", "created_at",
                              "persona_id")}
     if isinstance(reply, list):
-        return [_shape(v) for v in reply]
+        # Order among members asked at the same moment follows their random ids.
+        return sorted((_shape(v) for v in reply), key=repr)
     return reply
 
 
