@@ -15,7 +15,7 @@ from sqlalchemy import event
 from tests.client import Ws
 from tests.conftest import Running, ServerFactory
 from tests.fakes.clock import FakeClock
-from tests.test_conversations import conv_events, person, quiet, wait_text
+from tests.test_conversations import conv_events, opened, person, quiet, wait_text
 
 
 def room_texts(ws: Ws, room_id: str) -> list[str]:
@@ -157,8 +157,7 @@ async def test_decline_and_block_from_a_request(server: Running) -> None:
 async def test_a_block_silences_an_existing_conversation_both_ways(server: Running) -> None:
     _, alice, a_ws = await person(server, "Alice Talks")
     _, bea, b_ws = await person(server, "Bea Ends It")
-    cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-    await b_ws.ok("accept", conversation=cid)
+    cid = await opened(a_ws, b_ws, bea)
     await b_ws.ok("conversation_settings", conversation=cid, typing=True)
     await a_ws.ok("conversation_settings", conversation=cid, typing=True)
     await b_ws.ok("block", persona=alice["id"])
@@ -221,8 +220,7 @@ async def test_presence_and_status(server: Running) -> None:
     who = {m["persona"]["id"]: m for m in (await a_ws.ok("who", room=room["id"]))["members"]}
     assert who[bea["id"]]["presence"] == seen
     # Status changes reach conversation partners live.
-    cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-    await b_ws.ok("accept", conversation=cid)
+    cid = await opened(a_ws, b_ws, bea)
     await b_ws.ok("set_boundaries", status="looking")
     change = await a_ws.wait_for(lambda: next(
         (e for e in a_ws.events if e["type"] == "presence" and e["status"] == "looking"),
@@ -303,8 +301,7 @@ async def test_lines_sent_during_a_block_stay_hidden_after_unblock(server: Runni
     _, bea, b_ws = await person(server, "Bea Was Blocked")
     room = await a_api.new_room(alice["id"], "Quiet Corner")
     await b_ws.ok("join", room=room["id"])
-    cid = (await b_ws.ok("request", to=alice["id"], text="hi"))["conversation"]["id"]
-    await a_ws.ok("accept", conversation=cid)
+    cid = await opened(b_ws, a_ws, alice)
     for ws in (a_ws, b_ws):
         await ws.ok("conversation_settings", conversation=cid, keep_days=7)
     await a_ws.ok("block", persona=bea["id"])

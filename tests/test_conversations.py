@@ -32,6 +32,13 @@ async def wait_text(ws: Ws, conversation: str, text: str) -> dict[str, Any]:
     return await ws.wait_for(find)  # type: ignore[no-any-return]
 
 
+async def opened(asker: Ws, answerer: Ws, persona: dict[str, Any]) -> str:
+    """A direct conversation: ``asker`` requests ``persona``, ``answerer`` accepts."""
+    cid: str = (await asker.ok("request", to=persona["id"], text="hi"))["conversation"]["id"]
+    await answerer.ok("accept", conversation=cid)
+    return cid
+
+
 async def quiet() -> None:
     """Let anything in flight arrive before asserting that something did not."""
     await asyncio.sleep(0.3)
@@ -226,8 +233,7 @@ async def test_group_size_is_limited(server: Running) -> None:
 async def test_typing_needs_both_sides_and_receipts_too(server: Running) -> None:
     _, alice, a_ws = await person(server, "Alice Typing")
     _, bea, b_ws = await person(server, "Bea Typing")
-    cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-    await b_ws.ok("accept", conversation=cid)
+    cid = await opened(a_ws, b_ws, bea)
     await a_ws.ok("conversation_settings", conversation=cid, typing=True, receipts=True)
     await a_ws.ok("typing", conversation=cid, typing=True)
     await b_ws.ok("typing", conversation=cid, typing=True)  # Bea has not turned it on
@@ -262,8 +268,7 @@ async def test_typing_needs_both_sides_and_receipts_too(server: Running) -> None
 async def test_not_stored_means_gone_once_everyone_has_read_it(server: Running) -> None:
     _, _alice, a_ws = await person(server, "Alice Ephemeral")
     _, bea, b_ws = await person(server, "Bea Ephemeral")
-    cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-    await b_ws.ok("accept", conversation=cid)
+    cid = await opened(a_ws, b_ws, bea)
     view = (await a_ws.ok("conversations"))["conversations"][0]
     assert view["keep_days"] == 0 and view["me"]["keep_days"] == 0  # private by default
     sent = await a_ws.ok("send", conversation=cid, text="for your eyes now")
@@ -284,8 +289,7 @@ async def test_history_is_kept_for_the_shortest_choice_and_timers_apply(
     async with server_factory(clock=clock, conversation_max_days=30) as srv:
         _, _alice, a_ws = await person(srv, "Alice Keeps")
         _, bea, b_ws = await person(srv, "Bea Keeps")
-        cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-        await b_ws.ok("accept", conversation=cid)
+        cid = await opened(a_ws, b_ws, bea)
         too_long = await a_ws.fail("conversation_settings", conversation=cid, keep_days=31)
         assert too_long["code"] == "invalid" and too_long["details"]["maximum"] == 30
         await a_ws.ok("conversation_settings", conversation=cid, keep_days=14)
@@ -314,8 +318,7 @@ async def test_history_is_kept_for_the_shortest_choice_and_timers_apply(
 async def test_deleting_my_copy_leaves_theirs(server: Running) -> None:
     _, _alice, a_ws = await person(server, "Alice Clears")
     _, bea, b_ws = await person(server, "Bea Keeps Copy")
-    cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-    await b_ws.ok("accept", conversation=cid)
+    cid = await opened(a_ws, b_ws, bea)
     for ws in (a_ws, b_ws):
         await ws.ok("conversation_settings", conversation=cid, keep_days=7)
     await a_ws.ok("send", conversation=cid, text="a memory")
@@ -331,8 +334,7 @@ async def test_deleting_my_copy_leaves_theirs(server: Running) -> None:
 async def test_conversation_resume_is_exactly_once(server: Running) -> None:
     a_api, alice, a_ws = await person(server, "Alice Resumes")
     _, bea, b_ws = await person(server, "Bea Talks")
-    cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-    await b_ws.ok("accept", conversation=cid)
+    cid = await opened(a_ws, b_ws, bea)
     await b_ws.ok("send", conversation=cid, text="one")
     seen = await wait_text(a_ws, cid, "one")
     a_ws.abort()
@@ -419,8 +421,7 @@ async def test_http_api_covers_requests_and_conversations(server: Running) -> No
 async def test_erasing_a_persona_deletes_its_conversation_lines(server: Running) -> None:
     a_api, alice, a_ws = await person(server, "Alice Erased")
     _, bea, b_ws = await person(server, "Bea Remains")
-    cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-    await b_ws.ok("accept", conversation=cid)
+    cid = await opened(a_ws, b_ws, bea)
     await b_ws.ok("conversation_settings", conversation=cid, keep_days=7)
     await a_ws.ok("conversation_settings", conversation=cid, keep_days=7)
     await a_ws.ok("send", conversation=cid, text="words to erase")
@@ -438,8 +439,7 @@ async def test_turning_a_timer_off_does_not_bring_lines_back(
     async with server_factory(clock=clock) as srv:
         _, _, a_ws = await person(srv, "Alice Timer")
         _, bea, b_ws = await person(srv, "Bea Timer")
-        cid = (await a_ws.ok("request", to=bea["id"], text="hi"))["conversation"]["id"]
-        await b_ws.ok("accept", conversation=cid)
+        cid = await opened(a_ws, b_ws, bea)
         for ws in (a_ws, b_ws):
             await ws.ok("conversation_settings", conversation=cid, keep_days=7)
         await a_ws.ok("conversation_settings", conversation=cid, disappear_seconds=60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from tryst.domain.errors import InvalidInput
 
@@ -28,3 +29,13 @@ def clean_text(value: str, *, field: str, max_chars: int, allow_empty: bool = Fa
         raise InvalidInput(f"{field} is longer than {max_chars} characters",
                            details={"field": field, "max_chars": max_chars})
     return text
+
+
+def choice(cls: Any, value: Any, field: str) -> Any:
+    """``cls(value)`` for an enum, or InvalidInput listing the allowed values."""
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise InvalidInput(f"{field} must be one of: {allowed}", details={"field": field}) \
+            from None

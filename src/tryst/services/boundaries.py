@@ -26,21 +26,13 @@ from tryst.domain.conversations import (
 from tryst.domain.errors import InvalidInput, NotFound
 from tryst.domain.events import Signal
 from tryst.domain.personas import Persona
+from tryst.domain.text import choice
 from tryst.ids import AccountId, PersonaId, conversation_stream
 from tryst.ports import Bus, Presence, UnitOfWork, UnitOfWorkFactory
 from tryst.services.actor import Actor
 
 BOUNDARY_FIELDS = frozenset({"reach", "refuse_limit_conflicts", "auto_reply", "status",
                              "status_message"})
-
-
-def _enum(cls: Any, value: Any, field: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in cls)
-        raise InvalidInput(f"{field} must be one of: {allowed}", details={"field": field}) \
-            from None
 
 
 class BoundaryService:
@@ -185,13 +177,13 @@ class BoundaryService:
                 or default_boundaries(actor.persona.id)
             new = replace(
                 old,
-                reach=_enum(Reach, changes["reach"], "reach") if "reach" in changes
+                reach=choice(Reach, changes["reach"], "reach") if "reach" in changes
                 else old.reach,
                 refuse_limit_conflicts=bool(changes.get("refuse_limit_conflicts",
                                                         old.refuse_limit_conflicts)),
                 auto_reply=validate_auto_reply(changes["auto_reply"])
                 if "auto_reply" in changes else old.auto_reply,
-                status=_enum(Status, changes["status"], "status") if "status" in changes
+                status=choice(Status, changes["status"], "status") if "status" in changes
                 else old.status,
                 status_message=validate_status_message(changes["status_message"])
                 if "status_message" in changes else old.status_message)

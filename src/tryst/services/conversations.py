@@ -21,14 +21,14 @@ from tryst.domain.conversations import (
     validate_disappear,
     validate_keep_days,
 )
-from tryst.domain.errors import InvalidInput, NotFound, NotMember
+from tryst.domain.errors import InvalidInput, NotMember
 from tryst.domain.events import ConversationEvent, Signal
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import SPOKEN_KINDS, EventKind, validate_message
 from tryst.ids import ConversationId, PersonaId, conversation_stream
-from tryst.ports import Bus, Presence, UnitOfWork, UnitOfWorkFactory
+from tryst.ports import Bus, Presence, UnitOfWorkFactory
 from tryst.services import convstreams
-from tryst.services.actor import Actor
+from tryst.services.actor import Actor, current_persona
 from tryst.services.boundaries import BoundaryService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import pending_error
@@ -74,12 +74,6 @@ class ConversationService:
     def _stream(self, conversation_id: str) -> list[str]:
         return [conversation_stream(ConversationId(conversation_id))]
 
-    async def _fresh(self, uow: UnitOfWork, actor: Actor) -> Persona:
-        persona = await uow.personas.get(actor.persona.id)
-        if persona is None:
-            raise NotFound("this persona no longer exists")
-        return persona
-
     # ------------------------------------------------------------ talking
 
     async def send(self, actor: Actor, conversation_id: str, kind: EventKind,
@@ -90,7 +84,7 @@ class ConversationService:
         self._limiter.check(actor.persona.id)
         async with self._seq.hold(self._stream(conversation_id)):
             async with self._uow() as uow:
-                persona = await self._fresh(uow, actor)
+                persona = await current_persona(uow, actor)
                 conversation, mine, members = await convstreams.membership(
                     uow, conversation_id, persona)
                 others = [m for m in members if m.persona_id != persona.id]
@@ -125,14 +119,8 @@ class ConversationService:
             await convstreams.forget_seen(uow, conversation, members, self._settings)
             await uow.commit()
         if updated.receipts:
-            to = frozenset(m.persona_id for m in members if m.receipts
-                           and m.state is MemberState.ACTIVE and m.persona_id != mine.persona_id)
-            if to:
-                self._bus.publish(Signal(
-                    stream=conversation_stream(conversation.id), kind="read",
-                    at=self._clock.now(), persona_id=actor.persona.id,
-                    persona_name=actor.persona.name, account_id=actor.account.id, to=to,
-                    data={"seq": updated.last_read_seq}))
+            self._signal(actor, conversation, members, "read", "receipts",
+                         {"seq": updated.last_read_seq})
         return updated.last_read_seq
 
     async def typing(self, actor: Actor, conversation_id: str, typing: bool) -> None:
@@ -140,16 +128,21 @@ class ConversationService:
         async with self._uow(readonly=True) as uow:
             conversation, mine, members = await convstreams.membership(
                 uow, conversation_id, actor.persona)
-        if not mine.typing:
-            return
-        to = frozenset(m.persona_id for m in members if m.typing
-                       and m.state is MemberState.ACTIVE and m.persona_id != mine.persona_id)
+        if mine.typing:
+            self._signal(actor, conversation, members, "typing", "typing",
+                         {"typing": bool(typing)})
+
+    def _signal(self, actor: Actor, conversation: Conversation, members: list[Member],
+                kind: str, opt_in: str, data: dict[str, object]) -> None:
+        """A live signal to the other active members who turned ``opt_in`` on."""
+        to = frozenset(m.persona_id for m in members if getattr(m, opt_in)
+                       and m.state is MemberState.ACTIVE and m.persona_id != actor.persona.id)
         if to:
             self._bus.publish(Signal(
-                stream=conversation_stream(conversation.id), kind="typing",
+                stream=conversation_stream(conversation.id), kind=kind,
                 at=self._clock.now(), persona_id=actor.persona.id,
                 persona_name=actor.persona.name, account_id=actor.account.id, to=to,
-                data={"typing": bool(typing)}))
+                data=data))
 
     # ------------------------------------------------------------ settings and copies
 
@@ -171,7 +164,7 @@ class ConversationService:
         events: list[ConversationEvent] = []
         async with self._seq.hold(self._stream(conversation_id)):
             async with self._uow() as uow:
-                persona = await self._fresh(uow, actor)
+                persona = await current_persona(uow, actor)
                 conversation, mine, members = await convstreams.membership(
                     uow, conversation_id, persona)
                 before = members
@@ -223,7 +216,7 @@ class ConversationService:
         events: list[ConversationEvent] = []
         async with self._seq.hold(self._stream(conversation_id)):
             async with self._uow() as uow:
-                persona = await self._fresh(uow, actor)
+                persona = await current_persona(uow, actor)
                 conversation, mine, members = await convstreams.membership(
                     uow, conversation_id, persona)
                 left = replace(mine, state=MemberState.LEFT)

@@ -49,7 +49,7 @@ from tryst.ids import (
 )
 from tryst.ports import Bus, UnitOfWork, UnitOfWorkFactory
 from tryst.services import convstreams
-from tryst.services.actor import Actor
+from tryst.services.actor import Actor, current_persona
 from tryst.services.boundaries import BoundaryService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.sequencer import StreamSequencer
@@ -105,12 +105,6 @@ class RequestService:
         return timedelta(hours=self._settings.request_cooldown_hours)
 
     # ------------------------------------------------------------ helpers
-
-    async def _sender(self, uow: UnitOfWork, actor: Actor) -> Persona:
-        persona = await uow.personas.get(actor.persona.id)
-        if persona is None:
-            raise NotFound("this persona no longer exists")
-        return persona
 
     async def _recipient(self, uow: UnitOfWork, sender: Persona, persona_id: str) -> Persona:
         target = await uow.personas.get(PersonaId(persona_id))
@@ -169,7 +163,7 @@ class RequestService:
                     actor.persona.id, PersonaId(to_persona_id))
             streams = [conversation_stream(existing.id)] if existing else []
             async with self._seq.hold(streams), self._uow() as uow:
-                sender = await self._sender(uow, actor)
+                sender = await current_persona(uow, actor)
                 target = await self._recipient(uow, sender, to_persona_id)
                 verdict = await self._verdict(uow, sender, target)
                 now = self._clock.now()
@@ -239,7 +233,7 @@ class RequestService:
                                     created_at=now, last_seq=0, disappear_seconds=None)
         async with self._seq.hold([conversation_stream(conversation.id)]):
             async with self._uow() as uow:
-                sender = await self._sender(uow, actor)
+                sender = await current_persona(uow, actor)
                 targets = [await self._recipient(uow, sender, p) for p in invitees]
                 verdicts = [await self._verdict(uow, sender, t) for t in targets]
                 await uow.conversations.add(conversation)
@@ -271,7 +265,7 @@ class RequestService:
         self._limiter.check(actor.account.id)
         stream = conversation_stream(ConversationId(conversation_id))
         async with self._seq.hold([stream]), self._uow() as uow:
-            sender = await self._sender(uow, actor)
+            sender = await current_persona(uow, actor)
             conversation, _, members = await convstreams.membership(uow, conversation_id,
                                                                     sender)
             if conversation.kind is not ConversationKind.GROUP:
@@ -363,7 +357,7 @@ class RequestService:
         async with self._seq.hold([stream]):
             async with self._uow() as uow:
                 conversation, mine = await self._invitation(uow, actor, conversation_id)
-                persona = await self._sender(uow, actor)
+                persona = await current_persona(uow, actor)
                 before = await uow.conversations.members(conversation.id)
                 await uow.conversations.put_member(replace(mine, state=MemberState.ACTIVE))
                 members = await uow.conversations.members(conversation.id)

@@ -38,9 +38,10 @@ from tryst.domain.rooms import (
     validate_room_name,
     validate_topic,
 )
+from tryst.domain.text import choice
 from tryst.ids import PersonaId, RoomId, new_room_id, room_stream
 from tryst.ports import Bus, Presence, UnitOfWork, UnitOfWorkFactory
-from tryst.services.actor import Actor
+from tryst.services.actor import Actor, current_persona
 from tryst.services.boundaries import BoundaryService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.sequencer import StreamSequencer
@@ -60,15 +61,6 @@ class _Line:
     moderator_only: bool
     result: asyncio.Future[RoomEvent]
 OWNER_FIELDS = frozenset({"name", "description", "visibility", "rating"})
-
-
-def _enum(cls: Any, value: Any, field: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in cls)
-        raise InvalidInput(f"{field} must be one of: {allowed}", details={"field": field}) \
-            from None
 
 
 class RoomService:
@@ -109,14 +101,6 @@ class RoomService:
                 raise NotFound("no such room")
         return room
 
-    async def _fresh(self, uow: UnitOfWork, actor: Actor) -> Persona:
-        """The acting persona as stored now: a rename, an opt-in change or a deletion made
-        elsewhere must not be overtaken by the copy a connection holds."""
-        persona = await uow.personas.get(actor.persona.id)
-        if persona is None:
-            raise NotFound("this persona no longer exists")
-        return persona
-
     async def _member(self, uow: UnitOfWork, room: Room, persona_id: PersonaId) -> Membership:
         member = await uow.rooms.membership(room.id, persona_id)
         if member is None:
@@ -127,14 +111,14 @@ class RoomService:
 
     async def create(self, actor: Actor, *, name: str, topic: str = "", description: str = "",
                      visibility: str = "public", rating: str = "general") -> Room:
-        vis = _enum(Visibility, visibility, "visibility")
-        rat = _enum(Rating, rating, "rating")
+        vis = choice(Visibility, visibility, "visibility")
+        rat = choice(Rating, rating, "rating")
         room = Room(id=new_room_id(), name=validate_room_name(name), topic=validate_topic(topic),
                     description=validate_description(description), visibility=vis, rating=rat,
                     created_at=self._clock.now(), last_seq=0)
         async with self._seq.hold([room_stream(room.id)]):
             async with self._uow() as uow:
-                persona = await self._fresh(uow, actor)
+                persona = await current_persona(uow, actor)
                 check_can_enter(room, adult_opt_in=persona.adult_content, invited=True)
                 if await uow.rooms.name_taken(name_key(room.name)):
                     raise Conflict("a room with that name exists", details={"field": "name"})
@@ -185,16 +169,16 @@ class RoomService:
                     topic=validate_topic(changes["topic"]) if "topic" in changes else room.topic,
                     description=validate_description(changes["description"])
                     if "description" in changes else room.description,
-                    visibility=_enum(Visibility, changes["visibility"], "visibility")
+                    visibility=choice(Visibility, changes["visibility"], "visibility")
                     if "visibility" in changes else room.visibility,
-                    rating=_enum(Rating, changes["rating"], "rating")
+                    rating=choice(Rating, changes["rating"], "rating")
                     if "rating" in changes else room.rating,
                 )
                 key = name_key(updated.name)
                 if await uow.rooms.name_taken(key, except_id=room.id):
                     raise Conflict("a room with that name exists", details={"field": "name"})
                 await uow.rooms.update(updated, key)
-                persona = await self._fresh(uow, actor)
+                persona = await current_persona(uow, actor)
                 events = []
                 if updated.topic != room.topic:
                     events.append(await self._append(uow, room.id, EventKind.TOPIC,
@@ -221,7 +205,7 @@ class RoomService:
                 existing = await uow.rooms.membership(room.id, actor.persona.id)
                 if existing is not None:
                     return room, existing, False
-                persona = await self._fresh(uow, actor)
+                persona = await current_persona(uow, actor)
                 invited = await uow.rooms.is_invited(room.id, persona.id)
                 check_can_enter(room, adult_opt_in=persona.adult_content,
                                 invited=invited or actor.account.role.is_staff)
@@ -280,7 +264,7 @@ class RoomService:
         return target
 
     async def set_role(self, actor: Actor, room_id: str, target_id: str, role: str) -> None:
-        new_role = _enum(RoomRole, role, "role")
+        new_role = choice(RoomRole, role, "role")
         async with self._seq.hold([room_stream(RoomId(room_id))]):
             async with self._uow() as uow:
                 room = await self._room_for(uow, room_id, actor)
@@ -296,7 +280,7 @@ class RoomService:
                 await uow.rooms.set_role(room.id, target.persona_id, new_role)
                 persona = await uow.personas.get(target.persona_id)
                 event = await self._append(
-                    uow, room.id, EventKind.SYSTEM, await self._fresh(uow, actor),
+                    uow, room.id, EventKind.SYSTEM, await current_persona(uow, actor),
                     f"{persona.name if persona else 'someone'} is now {new_role.value}",
                     {"persona_id": target.persona_id, "role": new_role.value})
                 await uow.commit()
@@ -417,7 +401,7 @@ class RoomService:
         async with self._uow(readonly=True) as uow:
             room = await self._room_for(uow, room_id, actor)
             await self._member(uow, room, actor.persona.id)
-            sender = await self._fresh(uow, actor)
+            sender = await current_persona(uow, actor)
             target = await uow.personas.get(PersonaId(to_id))
             present = target is not None and await uow.rooms.membership(
                 room.id, target.id) is not None and target.id in self._presence.online([target.id])
