@@ -29,15 +29,20 @@ from tryst.ports import AgeAssuranceProvider
 from tryst.services.accounts import AccountService
 from tryst.services.boundaries import BoundaryService
 from tryst.services.conversations import ConversationService
+from tryst.services.franking import Franker
 from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import RequestService
 from tryst.services.rooms import RoomService
+from tryst.services.scenelogs import SceneLogService
+from tryst.services.scenes import SceneService
 from tryst.services.sequencer import StreamSequencer
 from tryst.sessions.private import PrivateCommands
 from tryst.sessions.registry import SessionRegistry
+from tryst.sessions.scenecmds import SceneCommands
 from tryst.storage import migrate
 from tryst.storage.database import UnitOfWorkFactory, create_engine
+from tryst.storage.keystore import FileKeyStore
 from tryst.web.api import ApiContext
 from tryst.web.factory import create_web_app
 
@@ -102,17 +107,26 @@ def build(settings: Settings, *, clock: Clock | None = None,
     rooms = RoomService(uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
                         presence=registry, message_limiter=message_limiter,
                         boundaries=boundaries)
+    keys = FileKeyStore(settings.resolved_key_dir())
+    franker = Franker(keys, rotate_hours=settings.franking_rotate_hours,
+                      keep_days=settings.franking_keep_days)
+    requests = RequestService(
+        uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
+        boundaries=boundaries, franker=franker, vocabulary=vocabulary,
+        request_limiter=RateLimiter(clock, rate=settings.request_rate_per_hour / 3600,
+                                    burst=settings.request_burst, what="message requests"))
+    logs = SceneLogService(uow=uow, clock=clock, settings=settings, keys=keys)
+    scenes = SceneService(uow=uow, clock=clock, settings=settings, bus=bus, requests=requests,
+                          vocabulary=vocabulary, franker=franker, logs=logs,
+                          message_limiter=message_limiter)
     private = PrivateCommands(
-        requests=RequestService(
-            uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
-            boundaries=boundaries, vocabulary=vocabulary,
-            request_limiter=RateLimiter(clock, rate=settings.request_rate_per_hour / 3600,
-                                        burst=settings.request_burst,
-                                        what="message requests")),
+        requests=requests,
         conversations=ConversationService(
             uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
-            boundaries=boundaries, presence=registry, message_limiter=message_limiter),
-        boundaries=boundaries)
+            boundaries=boundaries, franker=franker, presence=registry,
+            message_limiter=message_limiter),
+        boundaries=boundaries,
+        scenes=SceneCommands(scenes=scenes, logs=logs, franker=franker))
     address_limiter = RateLimiter(clock, rate=settings.address_rate,
                                   burst=settings.address_burst, what="requests")
     auth_limiter = RateLimiter(clock, rate=settings.auth_rate_per_minute / 60,
@@ -125,7 +139,7 @@ def build(settings: Settings, *, clock: Clock | None = None,
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(engine)
         retention = asyncio.create_task(_retention_loop(rooms, private.conversations,
-                                                        clock, settings))
+                                                        private.scenes, clock, settings))
         log.info("tryst ready on %s", settings.resolved_database_url().split("@")[-1])
         try:
             yield
@@ -158,7 +172,7 @@ def server_config(tryst: Tryst) -> Any:
 
 
 async def _retention_loop(rooms: RoomService, conversations: ConversationService,
-                          clock: Clock, settings: Settings) -> None:
+                          scenes: SceneCommands, clock: Clock, settings: Settings) -> None:
     """Purge room history older than the retention period, a few times per period, and
     expired conversation lines every minute (disappearing messages are filtered out of
     every read the moment they expire; this removes them from disk soon after)."""
@@ -174,6 +188,10 @@ async def _retention_loop(rooms: RoomService, conversations: ConversationService
             gone = await conversations.purge_expired()
             if gone:
                 log.info("retention: removed %d conversation lines", gone)
+            shredded = await scenes.logs.purge()
+            if shredded:
+                log.info("retention: shredded %d scene logs past their time", shredded)
+            scenes.franker.expire(clock.now())
         except Exception:
             log.exception("retention purge failed; will retry")
         await clock.sleep(60.0)

@@ -33,12 +33,22 @@ class Settings:
     request_cooldown_hours: float = 24.0  # before a request that was not accepted may be re-sent
     request_rate_per_hour: float = 20.0  # new message requests per account
     request_burst: int = 10
+    scene_buffer_events: int = 1000  # per scene, in memory, for delivery and resume
+    scenes_per_persona: int = 10  # scenes one persona may be in (or invited to) at once
+    scene_log_max_days: int = 30  # an agreed scene log is shredded after this many days
+    consent_record_days: int = 30  # how long grants and revocations are kept for reports
+    franking_rotate_hours: float = 24.0  # a new franking key this often
+    franking_keep_days: int = 90  # tags older than this can no longer be verified
+    key_dir: Path | None = None  # default: data_dir/keys; keep it out of database backups
     tags_file: Path | None = None
     secure_cookies: bool = False
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+
+    def resolved_key_dir(self) -> Path:
+        return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

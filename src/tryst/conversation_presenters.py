@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tryst import presenters
+from tryst import presenters, scene_presenters
 from tryst.domain import commands as c
+from tryst.domain import scene_commands as sc
 from tryst.domain.conversations import Conversation
 from tryst.ids import conversation_stream
 from tryst.services.conversations import ConversationView
@@ -49,8 +50,10 @@ def incoming(r: IncomingRequest) -> dict[str, Any]:
             "members": [presenters.persona_ref(p) for p in r.members]}
 
 
-def render_private(command: c.PrivateCommand, result: Any) -> dict[str, Any]:
-    """The ack's ``result`` for conversation and boundary commands."""
+def render_private(command: c.PrivateCommand | sc.SceneCommand, result: Any) -> dict[str, Any]:
+    """The ack's ``result`` for conversation, boundary and scene commands."""
+    if isinstance(command, sc.SCENE_TYPES):
+        return scene_presenters.render_scene(command, result)
     match command:
         case c.SendRequest() | c.CreateGroup() | c.InviteToConversation():
             return request_sent(result)

@@ -45,3 +45,15 @@ def conversation_stream(conversation_id: ConversationId) -> str:
 def inbox_stream(persona_id: PersonaId) -> str:
     """A persona's live-only stream: message requests and invitations as they arrive."""
     return f"inbox:{persona_id}"
+
+
+SceneId = NewType("SceneId", str)
+
+
+def new_scene_id() -> SceneId:
+    return SceneId(_new("s"))
+
+
+def scene_stream(scene_id: str) -> str:
+    """Name of a scene's stream: numbered like a room's, but held only in memory."""
+    return f"scene:{scene_id}"

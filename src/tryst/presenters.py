@@ -81,6 +81,8 @@ def conversation_event(e: ConversationEvent) -> dict[str, Any]:
     out = room_event(e)
     if e.expires_at is not None:
         out["expires_at"] = e.expires_at.isoformat()
+    if e.tag is not None:
+        out["tag"] = e.tag
     return out
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tryst.domain.scene_commands import SceneCommand
+
 
 @dataclass(frozen=True, slots=True)
 class SelectPersona:
@@ -240,4 +242,4 @@ PrivateCommand = (SendRequest | CreateGroup | InviteToConversation | ListRequest
                   | ListConversations | ConversationHistory | BlockPersona | UnblockPersona
                   | ListBlocks | MutePersona | UnmutePersona | ListMutes | SetBoundaries
                   | GetBoundaries | QueryPresence)
-AnyCommand = Command | PrivateCommand
+AnyCommand = Command | PrivateCommand | SceneCommand

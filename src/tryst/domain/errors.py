@@ -78,3 +78,25 @@ class RequestPending(TrystError):
 
     code = "request_pending"
     status = 409
+
+
+class IllegalTransition(TrystError):
+    """The action does not apply in the current state (a scene that has ended, a
+    grant that was never given). Raised from the transition tables."""
+
+    code = "invalid_state"
+    status = 409
+
+
+class ScenePaused(TrystError):
+    """Red was called: nothing is delivered until everyone confirms resuming."""
+
+    code = "scene_paused"
+    status = 409
+
+
+class NotGranted(TrystError):
+    """The sender has not granted the channel the content belongs to."""
+
+    code = "not_granted"
+    status = 403

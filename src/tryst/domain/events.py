@@ -13,6 +13,7 @@ from tryst.ids import (
     RoomId,
     conversation_stream,
     room_stream,
+    scene_stream,
 )
 
 
@@ -51,10 +52,42 @@ class ConversationEvent:
     data: dict[str, object] = field(default_factory=dict)
     account_id: AccountId | None = None
     expires_at: datetime | None = None
+    # The server's franking tag on a persona's message (see services/franking.py).
+    tag: str | None = None
 
     @property
     def stream(self) -> str:
         return conversation_stream(self.conversation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SceneEvent:
+    """One entry in a scene's stream. Held in memory only (and in an encrypted log when
+    every participant agreed to logging). ``to`` is decided when the event is built,
+    from the grants in force at that moment: nobody outside it receives the event, live
+    or on resume. ``channel`` is set on content (text, images, ...), None on the
+    scene's own notices (proposals, red, resume, leaving), which go to every
+    participant. ``follow``/``unfollow`` tell connections to start or stop following
+    the stream."""
+
+    scene_id: str
+    seq: int
+    at: datetime
+    kind: str
+    persona_id: PersonaId | None
+    persona_name: str | None
+    text: str
+    to: frozenset[PersonaId]
+    data: dict[str, object] = field(default_factory=dict)
+    account_id: AccountId | None = None
+    channel: str | None = None
+    tag: str | None = None
+    follow: frozenset[PersonaId] = frozenset()
+    unfollow: frozenset[PersonaId] = frozenset()
+
+    @property
+    def stream(self) -> str:
+        return scene_stream(self.scene_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,5 +125,5 @@ class Signal:
     data: dict[str, object] = field(default_factory=dict)
 
 
-Event = RoomEvent | ConversationEvent | Whisper | Signal
-NumberedEvent = RoomEvent | ConversationEvent
+Event = RoomEvent | ConversationEvent | SceneEvent | Whisper | Signal
+NumberedEvent = RoomEvent | ConversationEvent | SceneEvent

@@ -18,12 +18,13 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tryst import conversation_presenters as cp
-from tryst import presenters
+from tryst import presenters, scene_presenters
 from tryst.clock import Clock
 from tryst.config import Settings
 from tryst.domain import commands as c
+from tryst.domain import scene_commands as sc
 from tryst.domain.errors import NotAuthenticated, TrystError
-from tryst.domain.events import ConversationEvent, Event, RoomEvent, Signal, Whisper
+from tryst.domain.events import ConversationEvent, Event, RoomEvent, SceneEvent, Signal, Whisper
 from tryst.doors.rawsocket import RAW_SOCKET, RawSocket
 from tryst.protocols import wsjson
 from tryst.protocols.wsjson import messages as m
@@ -49,6 +50,8 @@ def encode_event(event: Event) -> bytes:
         return wsjson.text_frame(presenters.room_event(event))
     if type(event) is ConversationEvent:
         return wsjson.text_frame(presenters.conversation_event(event))
+    if type(event) is SceneEvent:
+        return wsjson.text_frame(scene_presenters.scene_event(event))
     if type(event) is Signal:
         return wsjson.text_frame(presenters.signal(event))
     assert isinstance(event, Whisper)
@@ -194,7 +197,7 @@ def to_command(msg: Any) -> c.AnyCommand:
     raise TypeError(type(msg).__name__)
 
 
-def _to_private(msg: Any) -> c.PrivateCommand | None:
+def _to_private(msg: Any) -> c.PrivateCommand | sc.SceneCommand | None:
     match msg:
         case m.Request():
             return c.SendRequest(msg.to, msg.text, msg.style)
@@ -244,6 +247,55 @@ def _to_private(msg: Any) -> c.PrivateCommand | None:
             return c.GetBoundaries()
         case m.Presence():
             return c.QueryPresence(tuple(msg.personas))
+    return _to_scene(msg)
+
+
+def _choices(value: dict[Any, bool] | None) -> dict[str, bool] | None:
+    return None if value is None else {str(k): v for k, v in value.items()}
+
+
+def _to_scene(msg: Any) -> sc.SceneCommand | None:
+    match msg:
+        case m.ProposeScene():
+            return sc.ProposeScene(tuple(msg.personas), msg.title, tuple(msg.tags),
+                                   tuple(msg.channels), _choices(msg.choices), msg.minutes)
+        case m.AcceptScene():
+            return sc.AcceptScene(msg.scene, _choices(msg.choices) or {}, msg.minutes)
+        case m.DeclineScene():
+            return sc.DeclineScene(msg.scene)
+        case m.CounterScene():
+            return sc.CounterScene(msg.scene, msg.title, tuple(msg.tags),
+                                   tuple(msg.channels), _choices(msg.choices), msg.minutes)
+        case m.StartScene():
+            return sc.StartScene(msg.scene)
+        case m.SceneSend():
+            return sc.SceneSend(msg.scene, msg.text, msg.style)
+        case m.Red():
+            return sc.CallRed(msg.scene)
+        case m.Yellow():
+            return sc.CallYellow(msg.scene)
+        case m.ResumeScene():
+            return sc.ConfirmResume(msg.scene)
+        case m.LeaveScene():
+            return sc.LeaveScene(msg.scene)
+        case m.EndScene():
+            return sc.EndScene(msg.scene)
+        case m.Grant():
+            return sc.GrantChannel(msg.scene, msg.channel, msg.minutes)
+        case m.Revoke():
+            return sc.RevokeChannel(msg.scene, msg.channel)
+        case m.Scenes():
+            return sc.ListScenes()
+        case m.Logs():
+            return sc.ListLogs()
+        case m.ExportLog():
+            return sc.ExportLog(msg.log, msg.format)
+        case m.WithdrawLog():
+            return sc.WithdrawLog(msg.log)
+        case m.VerifyMessages():
+            return sc.VerifyMessages(tuple(
+                sc.FrankedLine(x.sender, x.stream, x.seq, x.at, x.text, x.tag)
+                for x in msg.messages))
     return None
 
 

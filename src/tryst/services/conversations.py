@@ -30,6 +30,7 @@ from tryst.ports import Bus, Presence, UnitOfWorkFactory
 from tryst.services import convstreams
 from tryst.services.actor import Actor, current_persona
 from tryst.services.boundaries import BoundaryService
+from tryst.services.franking import Franker
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import pending_error
 from tryst.services.sequencer import StreamSequencer
@@ -60,14 +61,15 @@ class ConversationView:
 
 class ConversationService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
-                 sequencer: StreamSequencer, boundaries: BoundaryService, presence: Presence,
-                 message_limiter: RateLimiter) -> None:
+                 sequencer: StreamSequencer, boundaries: BoundaryService, franker: Franker,
+                 presence: Presence, message_limiter: RateLimiter) -> None:
         self._uow = uow
         self._clock = clock
         self._settings = settings
         self._bus = bus
         self._seq = sequencer
         self._boundaries = boundaries
+        self._franker = franker
         self._presence = presence
         self._limiter = message_limiter
 
@@ -98,7 +100,7 @@ class ConversationService:
                 now = self._clock.now()
                 (event,) = await convstreams.append(uow, conversation, members,
                                                     self._settings, now,
-                                                    [(kind, persona, clean, {})])
+                                                    [(kind, persona, clean, {})], self._franker)
                 await uow.conversations.put_member(convstreams.read_to(mine, event.seq))
                 await uow.commit()
             self._bus.publish(event)
@@ -190,7 +192,8 @@ class ConversationService:
                     uow, conversation, before, members, self._settings, persona)
                 if lines:
                     events = await convstreams.append(uow, conversation, members,
-                                                      self._settings, self._clock.now(), lines)
+                                                      self._settings, self._clock.now(), lines,
+                                                      self._franker)
                     conversation = replace(conversation, last_seq=events[-1].seq)
                 await convstreams.forget_seen(uow, conversation, members, self._settings)
                 await uow.commit()
@@ -232,7 +235,7 @@ class ConversationService:
                 else:
                     events = await convstreams.append(
                         uow, conversation, members, self._settings, self._clock.now(),
-                        [(EventKind.LEAVE, persona, "", {"reason": "left"})])
+                        [(EventKind.LEAVE, persona, "", {"reason": "left"})], self._franker)
                     await convstreams.forget_seen(uow, conversation, members, self._settings)
                 await uow.commit()
             for event in events:

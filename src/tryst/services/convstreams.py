@@ -21,9 +21,10 @@ from tryst.domain.conversations import (
 from tryst.domain.errors import NotFound, NotMember
 from tryst.domain.events import ConversationEvent
 from tryst.domain.personas import Persona
-from tryst.domain.rooms import EventKind
+from tryst.domain.rooms import SPOKEN_KINDS, EventKind
 from tryst.ids import ConversationId
 from tryst.ports import UnitOfWork
+from tryst.services.franking import Franker
 
 Line = tuple[EventKind, Persona | None, str, dict[str, object]]
 """A line to append: kind, author (None for the server), text, data."""
@@ -31,10 +32,11 @@ Line = tuple[EventKind, Persona | None, str, dict[str, object]]
 
 async def append(uow: UnitOfWork, conversation: Conversation, members: Sequence[Member],
                  settings: Settings, at: datetime,
-                 lines: Sequence[tuple[EventKind, Persona | None, str, dict[str, object]]]
-                 ) -> list[ConversationEvent]:
+                 lines: Sequence[tuple[EventKind, Persona | None, str, dict[str, object]]],
+                 franker: Franker | None = None) -> list[ConversationEvent]:
     """Number and store events in the caller's transaction; return them to publish after
-    commit. Each expires when the conversation's shortest retention says so."""
+    commit. Each expires when the conversation's shortest retention says so; each
+    message a persona wrote carries the server's franking tag."""
     max_days = settings.conversation_max_days
     keep = effective_keep_days(members, max_days)
     bound = outer_bound_days(members, max_days)
@@ -49,6 +51,9 @@ async def append(uow: UnitOfWork, conversation: Conversation, members: Sequence[
                               disappear_seconds=conversation.disappear_seconds,
                               max_days=bound))
         for i, (kind, persona, text, data) in enumerate(lines)]
+    events = [replace(e, tag=franker.tag(e.persona_id, e.stream, e.seq, e.at, e.text))
+              if franker and e.persona_id and e.kind in SPOKEN_KINDS else e
+              for e in events]
     await uow.conversations.append_events(events)
     return events
 

@@ -51,6 +51,7 @@ from tryst.ports import Bus, UnitOfWork, UnitOfWorkFactory
 from tryst.services import convstreams
 from tryst.services.actor import Actor, current_persona
 from tryst.services.boundaries import BoundaryService
+from tryst.services.franking import Franker
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.sequencer import StreamSequencer
 
@@ -76,6 +77,7 @@ class IncomingRequest:
 class _Verdict:
     state: MemberState
     reach: ReachDecision
+    blocked: bool
 
 
 def pending_error(member: Member, now: datetime, cooldown: timedelta) -> RequestPending:
@@ -89,7 +91,7 @@ def pending_error(member: Member, now: datetime, cooldown: timedelta) -> Request
 
 class RequestService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
-                 sequencer: StreamSequencer, boundaries: BoundaryService,
+                 sequencer: StreamSequencer, boundaries: BoundaryService, franker: Franker,
                  vocabulary: TagVocabulary, request_limiter: RateLimiter) -> None:
         self._uow = uow
         self._clock = clock
@@ -97,6 +99,7 @@ class RequestService:
         self._bus = bus
         self._seq = sequencer
         self._boundaries = boundaries
+        self._franker = franker
         self._tag_names = {t.id: t.name for t in vocabulary.tags()}
         self._limiter = request_limiter
 
@@ -123,7 +126,8 @@ class RequestService:
         reach = decide_reach(boundaries, share_room=share_room,
                              conflicts=limit_conflicts(sender, target, self._tag_names))
         shown = reach.allowed and not blocked
-        return _Verdict(MemberState.INVITED if shown else MemberState.SUPPRESSED, reach)
+        return _Verdict(MemberState.INVITED if shown else MemberState.SUPPRESSED, reach,
+                        blocked)
 
     def _new_member(self, conversation_id: ConversationId, persona_id: PersonaId,
                     state: MemberState, invited_by: PersonaId | None,
@@ -206,7 +210,7 @@ class RequestService:
                 lines.append((kind, sender, clean, {"opening": True}))
                 members = await uow.conversations.members(conversation.id)
                 events = await convstreams.append(uow, conversation, members, self._settings,
-                                                  now, lines)
+                                                  now, lines, self._franker)
                 mine_now = next(m for m in members if m.persona_id == sender.id)
                 await uow.conversations.put_member(convstreams.read_to(mine_now,
                                                                        events[-1].seq))
@@ -248,7 +252,7 @@ class RequestService:
                     lines.append((EventKind.SAY, sender, clean, {"opening": True}))
                 members = await uow.conversations.members(conversation.id)
                 events = await convstreams.append(uow, conversation, members, self._settings,
-                                                  now, lines)
+                                                  now, lines, self._franker)
                 await uow.commit()
             for event in events:
                 self._bus.publish(event)
@@ -305,6 +309,25 @@ class RequestService:
         replies = [(target, verdict.reach.auto_reply)] if not verdict.reach.allowed \
             and verdict.reach.auto_reply else []
         return RequestSent(conversation, [target], replies)
+
+    # ------------------------------------------------------------ scenes
+
+    def limit(self, account_id: str, cost: int) -> None:
+        """Scene invitations count against the same flood limit as requests."""
+        self._limiter.check(account_id, cost=cost)
+
+    async def screen(self, uow: UnitOfWork, sender: Persona, target_id: str
+                     ) -> tuple[Persona, bool]:
+        """For an invitation to a scene: the invitee, and whether they may be told. The
+        conversation rules apply: a block never lets it through; reach settings do,
+        unless the two already talk in an accepted direct conversation. The same
+        queries run whatever the answer."""
+        target = await self._recipient(uow, sender, target_id)
+        verdict = await self._verdict(uow, sender, target)
+        direct = await uow.conversations.direct_between(sender.id, target.id)
+        members = await uow.conversations.members(direct.id) if direct else []
+        talking = len(members) == 2 and all(m.state is MemberState.ACTIVE for m in members)
+        return target, not verdict.blocked and (verdict.reach.allowed or talking)
 
     # ------------------------------------------------------------ answering
 
@@ -366,7 +389,7 @@ class RequestService:
                 lines += await convstreams.apply_retention_change(
                     uow, conversation, before, members, self._settings, persona)
                 events = await convstreams.append(uow, conversation, members, self._settings,
-                                                  self._clock.now(), lines)
+                                                  self._clock.now(), lines, self._franker)
                 await uow.commit()
             for event in events:
                 self._bus.publish(event)

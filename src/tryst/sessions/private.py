@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tryst.domain import commands as c
+from tryst.domain import scene_commands as sc
 from tryst.domain.accounts import Account
 from tryst.domain.errors import InvalidInput, NoPersona
 from tryst.domain.personas import Persona
@@ -14,6 +15,7 @@ from tryst.services.actor import Actor
 from tryst.services.boundaries import BoundaryService
 from tryst.services.conversations import ConversationService
 from tryst.services.requests import RequestService
+from tryst.sessions.scenecmds import SceneCommands
 
 STYLES = {"say": EventKind.SAY, "pose": EventKind.POSE, "ooc": EventKind.OOC}
 
@@ -30,11 +32,14 @@ class PrivateCommands:
     requests: RequestService
     conversations: ConversationService
     boundaries: BoundaryService
+    scenes: SceneCommands
 
     async def run(self, account: Account, persona: Persona | None,
-                  command: c.PrivateCommand) -> object:
+                  command: c.PrivateCommand | sc.SceneCommand) -> object:
         """Execute one command; its typed result is rendered by the door. Blocks, mutes
         and presence queries belong to the account; the rest need a persona."""
+        if isinstance(command, sc.SCENE_TYPES):
+            return await self.scenes.run(account, persona, command)
         conv, req, bnd = self.conversations, self.requests, self.boundaries
         match command:
             case c.BlockPersona(persona_id=pid):
@@ -106,4 +111,4 @@ PRIVATE_TYPES = (c.SendRequest, c.CreateGroup, c.InviteToConversation, c.ListReq
                  c.LeaveConversation, c.ListConversations, c.ConversationHistory,
                  c.BlockPersona, c.UnblockPersona, c.ListBlocks, c.MutePersona,
                  c.UnmutePersona, c.ListMutes, c.SetBoundaries, c.GetBoundaries,
-                 c.QueryPresence)
+                 c.QueryPresence, *sc.SCENE_TYPES)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from tryst.domain.errors import LimitReached
-from tryst.domain.events import ConversationEvent, RoomEvent
+from tryst.domain.events import ConversationEvent, RoomEvent, SceneEvent
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import EventKind
 from tryst.ids import AccountId, PersonaId
@@ -96,6 +96,10 @@ class SessionRegistry:
         to, whichever connection (or moderator) changed the membership."""
         event = delivery.event
         kind = type(event)
+        if kind is SceneEvent:
+            assert isinstance(event, SceneEvent)
+            self._observe_scene(delivery, event)
+            return
         if kind is not RoomEvent and kind is not ConversationEvent:
             return
         assert isinstance(event, RoomEvent | ConversationEvent)
@@ -107,4 +111,14 @@ class SessionRegistry:
         elif event.kind is EventKind.LEAVE:
             for session in list(self._by_persona.get(event.persona_id, ())):
                 session.deliver(delivery)  # they see their own leave, then nothing more
+                session.unfollow(delivery.stream)
+
+    def _observe_scene(self, delivery: Delivery, event: SceneEvent) -> None:
+        """Scenes say who starts and stops following them (invited, declined, left)."""
+        for persona_id in event.follow:
+            for session in self._by_persona.get(persona_id, ()):
+                session.follow(delivery.stream, after=event.seq - 1)
+        for persona_id in event.unfollow:
+            for session in list(self._by_persona.get(persona_id, ())):
+                session.deliver(delivery)  # they see the event that lets them go
                 session.unfollow(delivery.stream)

@@ -17,10 +17,24 @@ from tryst.domain.accounts import Account
 from tryst.domain.blocks import Boundary
 from tryst.domain.conversations import Boundaries
 from tryst.domain.errors import InvalidInput, NoPersona, TrystError
-from tryst.domain.events import ConversationEvent, NumberedEvent, RoomEvent, Signal, Whisper
+from tryst.domain.events import (
+    ConversationEvent,
+    NumberedEvent,
+    RoomEvent,
+    SceneEvent,
+    Signal,
+    Whisper,
+)
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import SPOKEN_KINDS, EventKind, Membership, Room, RoomRole
-from tryst.ids import ConversationId, RoomId, conversation_stream, inbox_stream, room_stream
+from tryst.ids import (
+    ConversationId,
+    RoomId,
+    conversation_stream,
+    inbox_stream,
+    room_stream,
+    scene_stream,
+)
 from tryst.ports import Bus, Delivery
 from tryst.services.actor import Actor
 from tryst.services.personas import PersonaService
@@ -123,7 +137,12 @@ class Session:
 
     def _hides(self, event: NumberedEvent) -> bool:
         """Blocks hide everything from the other account; mutes hide a persona's room
-        lines sent during the mute. The cursor still moves past what is hidden."""
+        lines sent during the mute; a scene event goes only to the personas it was
+        addressed to (decided from the grants when it was built). The cursor still moves
+        past what is hidden."""
+        if type(event) is SceneEvent and (self.persona is None
+                                          or self.persona.id not in event.to):
+            return True
         boundary = self.boundary
         if (boundary.hidden or boundary.periods) \
                 and boundary.hides(event.account_id, event.at):
@@ -136,8 +155,8 @@ class Session:
     def deliver(self, delivery: Delivery) -> None:
         event = delivery.event
         kind = type(event)
-        if kind is RoomEvent or kind is ConversationEvent:
-            assert isinstance(event, RoomEvent | ConversationEvent)
+        if kind is RoomEvent or kind is ConversationEvent or kind is SceneEvent:
+            assert isinstance(event, RoomEvent | ConversationEvent | SceneEvent)
             stream = delivery.stream
             pending = self._pending.get(stream)
             if pending is not None:
@@ -205,6 +224,9 @@ class Session:
         if kind == "room":
             rooms = await self._rooms.catch_up(self.persona.id, RoomId(key), after, limit)
             return list(rooms[0]), rooms[1], rooms[2]
+        if kind == "scene":
+            scenes = self._private.scenes.scenes.catch_up(self.persona.id, key, after, limit)
+            return list(scenes[0]), scenes[1], scenes[2]
         convs = await self._private.conversations.catch_up(
             self.persona.id, ConversationId(key), after, limit)
         return list(convs[0]), convs[1], convs[2]
@@ -215,7 +237,7 @@ class Session:
         pending = self._pending.get(stream)
         if pending:
             first_live = pending[0].event
-            assert isinstance(first_live, RoomEvent | ConversationEvent)
+            assert isinstance(first_live, RoomEvent | ConversationEvent | SceneEvent)
             return max(cursor, min(last, first_live.seq - 1))
         return max(cursor, last)
 
@@ -335,6 +357,8 @@ class Session:
         streams = [room_stream(m.room_id) for m in await self._rooms.memberships(persona.id)]
         streams += [conversation_stream(cid)
                     for cid in await self._private.conversations.active_ids(persona.id)]
+        streams += [scene_stream(sid)
+                    for sid in self._private.scenes.scenes.scene_ids(persona.id)]
         states: dict[str, StreamState] = {}
         for stream in streams:
             try:

@@ -54,7 +54,7 @@ def _event(row: Any) -> ConversationEvent:
         persona_id=PersonaId(row.persona_id) if row.persona_id else None,
         persona_name=row.persona_name, text=row.text, data=dict(row.data),
         account_id=AccountId(row.account_id) if row.account_id else None,
-        expires_at=row.expires_at)
+        expires_at=row.expires_at, tag=row.tag)
 
 
 def _member_values(m: Member) -> dict[str, Any]:
@@ -184,7 +184,8 @@ class SqlConversations:
         await self._c.execute(insert(conversation_events), [dict(
             conversation_id=e.conversation_id, seq=e.seq, at=e.at,
             expires_at=e.expires_at or e.at, kind=e.kind.value, persona_id=e.persona_id,
-            persona_name=e.persona_name, text=e.text, data=e.data) for e in events])
+            persona_name=e.persona_name, text=e.text, data=e.data, tag=e.tag)
+            for e in events])
 
     async def events_after(self, conversation_id: ConversationId, seq: int, limit: int,
                            now: datetime) -> list[ConversationEvent]:

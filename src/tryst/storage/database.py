@@ -15,6 +15,7 @@ from tryst.storage.boundaries import SqlBoundaries
 from tryst.storage.conversations import SqlConversations
 from tryst.storage.personas import SqlPersonas
 from tryst.storage.rooms import SqlRoomEvents, SqlRooms
+from tryst.storage.scenelogs import SqlSceneLogs
 
 
 def is_sqlite(url: str) -> bool:
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
     events: SqlRoomEvents
     conversations: SqlConversations
     boundaries: SqlBoundaries
+    scenelogs: SqlSceneLogs
 
     def __init__(self, engine: AsyncEngine, readonly: bool = False) -> None:
         self._engine = engine
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
         self.events = SqlRoomEvents(conn)
         self.conversations = SqlConversations(conn)
         self.boundaries = SqlBoundaries(conn)
+        self.scenelogs = SqlSceneLogs(conn)
         return self
 
     async def commit(self) -> None:

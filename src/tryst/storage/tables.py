@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -177,6 +178,7 @@ conversation_events = Table(
     Column("persona_name", String(64), nullable=True),
     Column("text", Text, nullable=False),
     Column("data", JSON, nullable=False),
+    Column("tag", String(96), nullable=True),  # franking tag (services/franking.py)
     Index("ix_conversation_events_expires_at", "expires_at"),
     Index("ix_conversation_events_persona_id", "persona_id"),
 )
@@ -229,4 +231,64 @@ block_periods = Table(
            nullable=False, index=True),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("ended_at", UTCDateTime(), nullable=True),
+)
+
+# ---------------------------------------------------------------- scenes
+
+# The consent record: one row per grant, renewal or revocation in a scene (append-only,
+# kept for a limited time for reports). Scene content is never stored here.
+consent_records = Table(
+    "consent_records", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scene_id", String(32), nullable=False, index=True),
+    Column("persona_id", String(32), ForeignKey("personas.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    Column("until", UTCDateTime(), nullable=False),
+)
+
+# Scene logs exist only when every participant turned logging on. Entries are encrypted
+# under a per-log key held in the key store (never in this database): destroying the
+# key makes every copy of the entries, backups included, unreadable.
+scene_logs = Table(
+    "scene_logs", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    Column("shredded_at", UTCDateTime(), nullable=True),
+)
+
+scene_log_members = Table(
+    "scene_log_members", metadata,
+    Column("log_id", String(32), ForeignKey("scene_logs.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("persona_id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False, index=True),
+    Column("persona_name", String(64), nullable=False),
+)
+
+scene_log_entries = Table(
+    "scene_log_entries", metadata,
+    Column("log_id", String(32), ForeignKey("scene_logs.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("nonce", LargeBinary(12), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
+# Who exported which log when: what `tryst trace` looks a fingerprint up in. Kept after
+# the log itself is shredded, so a leaked copy can still be traced.
+log_exports = Table(
+    "log_exports", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("log_id", String(32), nullable=False, index=True),
+    Column("persona_id", String(32), nullable=False),
+    Column("persona_name", String(64), nullable=False),
+    Column("account_id", String(32), nullable=False, index=True),
+    Column("format", String(8), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

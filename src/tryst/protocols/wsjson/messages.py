@@ -250,13 +250,140 @@ class Presence(_Msg):
     type: Literal["presence"]
     personas: Annotated[list[ObjectId], Field(min_length=1, max_length=200)]
 
+# ---------------------------------------------------------------- scenes
+
+ChannelName = Literal["text", "images", "camera", "device", "logging"]
+Choices = Annotated[dict[ChannelName, StrictBool], Field(max_length=5)]
+Minutes = Annotated[StrictInt, Field(ge=1, le=24 * 60)]
+TagList = Annotated[list[Annotated[StrictStr, Field(max_length=64)]], Field(max_length=30)]
+
+
+class ProposeScene(_Msg):
+    type: Literal["propose_scene"]
+    personas: Annotated[list[ObjectId], Field(min_length=1, max_length=7)]
+    title: Annotated[StrictStr, Field(max_length=400)]
+    tags: TagList = Field(default_factory=list)
+    channels: Annotated[list[ChannelName], Field(min_length=1, max_length=5)]
+    choices: Choices | None = None
+    minutes: Minutes | None = None
+
+
+class AcceptScene(_Msg):
+    type: Literal["accept_scene"]
+    scene: ObjectId
+    choices: Choices
+    minutes: Minutes | None = None
+
+
+class DeclineScene(_Msg):
+    type: Literal["decline_scene"]
+    scene: ObjectId
+
+
+class CounterScene(_Msg):
+    type: Literal["counter_scene"]
+    scene: ObjectId
+    title: Annotated[StrictStr, Field(max_length=400)]
+    tags: TagList = Field(default_factory=list)
+    channels: Annotated[list[ChannelName], Field(min_length=1, max_length=5)]
+    choices: Choices | None = None
+    minutes: Minutes | None = None
+
+
+class StartScene(_Msg):
+    type: Literal["start_scene"]
+    scene: ObjectId
+
+
+class SceneSend(_Msg):
+    type: Literal["scene_send"]
+    scene: ObjectId
+    text: Text
+    style: Style = "say"
+
+
+class Red(_Msg):
+    """The safeword. Without ``scene``: every running scene of the account."""
+
+    type: Literal["red"]
+    scene: ObjectId | None = None
+
+
+class Yellow(_Msg):
+    type: Literal["yellow"]
+    scene: ObjectId
+
+
+class ResumeScene(_Msg):
+    type: Literal["resume_scene"]
+    scene: ObjectId
+
+
+class LeaveScene(_Msg):
+    type: Literal["leave_scene"]
+    scene: ObjectId
+
+
+class EndScene(_Msg):
+    type: Literal["end_scene"]
+    scene: ObjectId
+
+
+class Grant(_Msg):
+    type: Literal["grant"]
+    scene: ObjectId
+    channel: ChannelName
+    minutes: Minutes | None = None
+
+
+class Revoke(_Msg):
+    type: Literal["revoke"]
+    scene: ObjectId
+    channel: ChannelName
+
+
+class Scenes(_Msg):
+    type: Literal["scenes"]
+
+
+class Logs(_Msg):
+    type: Literal["logs"]
+
+
+class ExportLog(_Msg):
+    type: Literal["export_log"]
+    log: ObjectId
+    format: Literal["text", "html"] = "text"
+
+
+class WithdrawLog(_Msg):
+    type: Literal["withdraw_log"]
+    log: ObjectId
+
+
+class FrankedLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sender: ObjectId
+    stream: Annotated[StrictStr, Field(max_length=80)]
+    seq: Seq
+    at: Annotated[StrictStr, Field(max_length=40)]
+    text: Annotated[StrictStr, Field(max_length=100_000)]
+    tag: Annotated[StrictStr, Field(max_length=120)]
+
+
+class VerifyMessages(_Msg):
+    type: Literal["verify_messages"]
+    messages: Annotated[list[FrankedLine], Field(min_length=1, max_length=100)]
+
 
 ClientMessage = Annotated[
     Hello | SwitchPersona | Join | Leave | Say | Pose | Ooc | Whisper | Notice | SetTopic
     | Who | History | ListRooms | Ping | Request | CreateGroup | Invite | Requests | OpenRequest
     | Accept | Decline | Send | Read | Typing | ConversationSettings | Clear | LeaveConversation
     | Conversations | ConversationHistory | Block | Unblock | Blocks | Mute | Unmute | Mutes
-    | SetBoundaries | GetBoundaries | Presence,
+    | SetBoundaries | GetBoundaries | Presence | ProposeScene | AcceptScene | DeclineScene
+    | CounterScene | StartScene | SceneSend | Red | Yellow | ResumeScene | LeaveScene | EndScene
+    | Grant | Revoke | Scenes | Logs | ExportLog | WithdrawLog | VerifyMessages,
     Field(discriminator="type"),
 ]
 
@@ -266,4 +393,7 @@ MESSAGE_TYPES = ("hello", "switch_persona", "join", "leave", "say", "pose", "ooc
                  "send", "read", "typing", "conversation_settings", "clear",
                  "leave_conversation", "conversations", "conversation_history", "block",
                  "unblock", "blocks", "mute", "unmute", "mutes", "set_boundaries",
-                 "boundaries", "presence")
+                 "boundaries", "presence", "propose_scene", "accept_scene", "decline_scene",
+                 "counter_scene", "start_scene", "scene_send", "red", "yellow", "resume_scene",
+                 "leave_scene", "end_scene", "grant", "revoke", "scenes", "logs", "export_log",
+                 "withdraw_log", "verify_messages")
