@@ -24,6 +24,7 @@ from tryst.domain.errors import InvalidInput
 from tryst.domain.tags import TagVocabulary, vocabulary_from_document
 from tryst.doors.rawsocket import TrystWebSocketProtocol
 from tryst.doors.websocket import WebSocketDoor
+from tryst.ids import PersonaId
 from tryst.passwords import Argon2Hasher
 from tryst.ports import AgeAssuranceProvider
 from tryst.services.accounts import AccountService
@@ -119,6 +120,13 @@ def build(settings: Settings, *, clock: Clock | None = None,
     scenes = SceneService(uow=uow, clock=clock, settings=settings, bus=bus, requests=requests,
                           vocabulary=vocabulary, franker=franker, logs=logs,
                           message_limiter=message_limiter)
+
+    async def leave_scenes_and_logs(persona_id: PersonaId) -> None:
+        await scenes.end_all_for(persona_id)
+        await logs.shred_for_persona(persona_id)
+
+    personas.persona_erasers.append(leave_scenes_and_logs)
+    accounts.persona_erasers.append(leave_scenes_and_logs)
     private = PrivateCommands(
         requests=requests,
         conversations=ConversationService(

@@ -60,6 +60,18 @@ _SERVE_OPTIONS: list[tuple[str, str, Any, str]] = [
      "New message requests (first contacts) an account may send per hour."),
     ("--request-burst", "request_burst", click.IntRange(1),
      "New message requests an account may send at once before the hourly rate applies."),
+    ("--scene-buffer-events", "scene_buffer_events", click.IntRange(10, 100_000),
+     "Events each scene keeps in memory for delivery and resume (never on disk)."),
+    ("--scenes-per-persona", "scenes_per_persona", click.IntRange(1, 100),
+     "Scenes one persona may propose or take part in at once."),
+    ("--scene-log-max-days", "scene_log_max_days", click.IntRange(1, 3650),
+     "An agreed scene log is shredded after this many days."),
+    ("--consent-record-days", "consent_record_days", click.IntRange(0, 3650),
+     "How long the record of grants and revocations is kept (for reports)."),
+    ("--franking-rotate-hours", "franking_rotate_hours", click.FloatRange(min=1),
+     "How often the key behind message tags rotates."),
+    ("--franking-keep-days", "franking_keep_days", click.IntRange(1, 3650),
+     "How long message tags stay verifiable (reports must come sooner)."),
     ("--tags-file", "tags_file", click.Path(exists=True, dir_okay=False, path_type=Path),
      "JSON file extending or replacing the tag vocabulary (docs/operations.md)."),
     ("--secure-cookies/--no-secure-cookies", "secure_cookies", None,
@@ -75,6 +87,9 @@ _DB_OPTIONS: list[tuple[str, str, Any, str]] = [
      "Where the embedded SQLite database lives (created on first run)."),
     ("--database-url", "database_url", str,
      "SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in data dir)."),
+    ("--key-dir", "key_dir", click.Path(file_okay=False, path_type=Path),
+     "Where scene-log, franking and fingerprint keys live (default: DATA_DIR/keys). "
+     "Keep it out of database backups."),
 ]
 
 
@@ -181,6 +196,43 @@ def migrate(**values: Any) -> None:
 
     revision = asyncio.run(run())
     click.echo(f"database is at revision {revision}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_settings_options(_DB_OPTIONS)
+def trace(file: Path, **values: Any) -> None:
+    """Tell which export a leaked copy of a scene log came from (who exported it, when).
+
+    Reads FILE (a text or HTML export, or any text pasted from one) and prints one JSON
+    line per export whose fingerprint it carries. Exits with 1 if it finds none."""
+    import json
+
+    from tryst.app import build
+    from tryst.storage import migrate as migrations
+
+    settings = _settings(values)
+    text = file.read_bytes().decode("utf-8", errors="replace")
+
+    async def run() -> list[dict[str, Any]]:
+        tryst = build(settings)
+        try:
+            await migrations.upgrade(tryst.engine)
+            found = await tryst.private.scenes.logs.trace(text)
+        finally:
+            await tryst.engine.dispose()
+        return [{"export": t.export.id, "log": t.export.log_id,
+                 "persona": {"id": t.export.persona_id, "name": t.export.persona_name},
+                 "account": {"id": t.export.account_id, "username": t.username},
+                 "format": t.export.format, "exported_at": t.export.created_at.isoformat()}
+                for t in found]
+
+    found = asyncio.run(run())
+    for line in found:
+        click.echo(json.dumps(line))
+    if not found:
+        click.echo("no fingerprint from this server was found in that file", err=True)
+        sys.exit(1)
 
 
 @main.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +49,9 @@ class AccountService:
         self._bus = bus
         self._seq = sequencer
         self._connections = connections
+        # Run for each persona before it is erased: it leaves its scenes and withdraws
+        # from their logs (app.py wires them; this service knows nothing of scenes).
+        self.persona_erasers: list[Callable[[PersonaId], Awaitable[None]]] = []
 
     async def register(self, username: str, password: str, evidence: AgeEvidence, *,
                        client: str, role: Role = Role.USER) -> tuple[Account, str]:
@@ -144,6 +148,11 @@ class AccountService:
         async def personas_of(uow: UnitOfWork) -> list[PersonaId]:
             return [p.id for p in await uow.personas.for_account(account.id)]
 
+        async with self._uow(readonly=True) as uow:
+            for pid in await personas_of(uow):
+                for withdraw in self.persona_erasers:
+                    await withdraw(pid)
+
         async def delete_row(uow: UnitOfWork) -> None:
             await uow.accounts.delete(account.id)
 
@@ -165,6 +174,8 @@ class AccountService:
             blocks = await uow.boundaries.blocks_of(account.id)
             mutes = await uow.boundaries.mutes_of(account.id, self._clock.now())
             boundaries = await uow.boundaries.many([p.id for p in personas])
+            consent = await uow.scenelogs.consent_of([p.id for p in personas])
+            logs = await uow.scenelogs.logs_of(account.id)
         return {
             "format": "tryst-account-export/1",
             "exported_at": self._clock.now().isoformat(),
@@ -203,4 +214,13 @@ class AccountService:
                             "auto_reply": b.auto_reply, "status": b.status.value,
                             "status_message": b.status_message}
                            for b in boundaries.values()],
+            # The consent record of scenes (never their content) and the agreed logs this
+            # account is in (their content is exported, fingerprinted, with export_log).
+            "scene_consent": [{"scene_id": r.scene_id, "persona_id": r.persona_id,
+                               "channel": r.channel, "action": r.action,
+                               "at": r.at.isoformat(), "until": r.until.isoformat()}
+                              for r in consent],
+            "scene_logs": [{"id": x.id, "created_at": x.created_at.isoformat(),
+                            "shredded_at": x.shredded_at.isoformat() if x.shredded_at
+                            else None} for x in logs],
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +38,9 @@ class PersonaService:
         self._bus = bus
         self._seq = sequencer
         self._connections = connections
+        # Run for each persona before it is erased: it leaves its scenes and withdraws
+        # from their logs (app.py wires them; this service knows nothing of scenes).
+        self.persona_erasers: list[Callable[[PersonaId], Awaitable[None]]] = []
 
     async def create(self, account: Account, draft: PersonaDraft) -> Persona:
         clean = validate_draft(draft, self.vocabulary)
@@ -129,6 +132,9 @@ class PersonaService:
 
         async def just_this(_: UnitOfWork) -> list[PersonaId]:
             return [persona.id]
+
+        for withdraw in self.persona_erasers:
+            await withdraw(persona.id)
 
         await erase_personas(uow=self._uow, sequencer=self._seq, bus=self._bus,
                              settings=self._settings,

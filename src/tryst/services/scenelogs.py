@@ -112,6 +112,9 @@ class SceneLogService:
             ids = await uow.scenelogs.logs_with_persona(persona_id)
         for log_id in ids:
             await self.shred(log_id)
+        async with self._uow() as uow:
+            await uow.scenelogs.forget_members(persona_id)
+            await uow.commit()
         return len(ids)
 
     async def purge(self) -> int:

@@ -48,6 +48,14 @@ class SqlSceneLogs:
         return [ConsentRecord(r.scene_id, PersonaId(r.persona_id), AccountId(r.account_id),
                               r.channel, r.action, r.at, r.until) for r in rows]
 
+    async def consent_of(self, persona_ids: Sequence[PersonaId]) -> list[ConsentRecord]:
+        if not persona_ids:
+            return []
+        rows = await self._c.execute(select(consent_records).where(
+            consent_records.c.persona_id.in_(list(persona_ids))).order_by(consent_records.c.id))
+        return [ConsentRecord(r.scene_id, PersonaId(r.persona_id), AccountId(r.account_id),
+                              r.channel, r.action, r.at, r.until) for r in rows]
+
     async def purge_consent(self, cutoff: datetime) -> int:
         result = await self._c.execute(delete(consent_records).where(
             consent_records.c.at < cutoff))
