@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -51,6 +51,7 @@ class LiveScene:
     seq: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     logged: bool = False  # a stored log was opened (and not shredded since)
+    shredded: bool = False  # someone withdrew: this scene is not logged again
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,9 @@ class SceneService:
         lines = drafts(before, after)
         records = _consent_diff(before, after, now)
         content = [d for d in lines if d[4] is not None]
-        log = bool(content) and sc.logging_on(after, now)
+        if live.logged and not self._logs.has_key(after.id):
+            live.logged, live.shredded = False, True  # shredded meanwhile (its time ran out)
+        log = bool(content) and not live.shredded and sc.logging_on(after, now)
         events = self._number(live, before, after, lines, now)
         if records or log:
             async with self._uow() as uow:
@@ -170,14 +173,26 @@ class SceneService:
 
     def _number(self, live: LiveScene, before: Scene, after: Scene, lines: list[_Draft],
                 at: datetime) -> list[SceneEvent]:
-        audience = before.audience | after.audience
+        """Build the move's events. Notices go to everyone who could see the scene before
+        or after the move, except that whoever leaves or declines gets nothing after
+        their own notice; content goes to those whose grant covers it now. Connections
+        start following with the first event and stop after the last they receive."""
+        everyone = before.audience | after.audience
         follow = after.audience - before.audience
-        unfollow = audience - after.audience
+        ended = after.status is SceneStatus.ENDED
+        gone: set[PersonaId] = set()
         out = []
+        stream = scene_stream(after.id)
         for i, (kind, author, text, data, channel) in enumerate(lines):
             seq = live.seq + 1 + i
-            to = sc.recipients(after, channel, at) if channel else audience
-            stream = scene_stream(after.id)
+            to = sc.recipients(after, channel, at) if channel else frozenset(everyone - gone)
+            unfollow: set[PersonaId] = set()
+            if kind in ("left", "declined") and author is not None:
+                unfollow.add(author.id)
+            if i == len(lines) - 1:
+                # Whoever no longer sees the scene (everyone, once it has ended).
+                unfollow |= (everyone if ended else everyone - after.audience) - gone
+            gone |= unfollow
             out.append(SceneEvent(
                 scene_id=after.id, seq=seq, at=at, kind=kind,
                 persona_id=author.id if author else None,
@@ -186,8 +201,7 @@ class SceneService:
                 channel=channel.value if channel else None,
                 tag=self._franker.tag(author.id, stream, seq, at, text)
                 if author and channel else None,
-                follow=follow if i == 0 else frozenset(),
-                unfollow=unfollow if i == len(lines) - 1 else frozenset()))
+                follow=follow if i == 0 else frozenset(), unfollow=frozenset(unfollow)))
         live.seq += len(lines)
         return out
 
@@ -415,10 +429,26 @@ class SceneService:
                 lambda _b, a: [("consent", me, "", _consent_data(a, me.id, ch), None)])
             if ch is Channel.LOGGING and live.logged:
                 await self._logs.shred(scene_id)
-                live.logged = False
+                live.logged, live.shredded = False, True
                 await self._change(live, lambda s, _at: s, lambda _b, _a: [
                     ("logging", None, "", {"on": False, "shredded": True}, None)])
         return self.view(live, actor.persona)
+
+
+    async def withdraw_log(self, account_id: AccountId, log_id: str,
+                           withdraw: Callable[[], Awaitable[None]]) -> None:
+        """Withdraw consent to a log; if its scene is still running, nothing more is
+        logged and everyone in it is told."""
+        live = self._live.get(log_id)
+        if live is None:
+            await withdraw()
+            return
+        async with live.lock:
+            await withdraw()
+            if live.logged:
+                live.logged, live.shredded = False, True
+                await self._change(live, lambda s, _at: s, lambda _b, _a: [
+                    ("logging", None, "", {"on": False, "shredded": True}, None)])
 
 
 # ---------------------------------------------------------------- drafting helpers

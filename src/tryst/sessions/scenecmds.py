@@ -33,7 +33,8 @@ class SceneCommands:
             case s.ExportLog(log_id=lid, format=fmt):
                 return await self.logs.export(account, lid, fmt)
             case s.WithdrawLog(log_id=lid):
-                await self.logs.withdraw(account, lid)
+                await self.scenes.withdraw_log(account.id, lid,
+                                               lambda: self.logs.withdraw(account, lid))
                 return None
             case s.VerifyMessages(messages=messages):
                 return [self.franker.verify(FrankedMessage(m.sender, m.stream, m.seq, m.at,
