@@ -199,3 +199,39 @@ async def test_deleting_a_persona_leaves_its_scenes_and_shreds_its_logs(
     assert await count(server, "scene_log_entries") == 0
     # Its consent record goes with it; the other side's stays.
     assert pb["id"] not in await stored_text(server)
+
+
+async def test_logs_over_http(server: Running) -> None:
+    api_a, _, wa = await person(server, "Zed Log")
+    api_b, pb, wb = await person(server, "Abe Log")
+    await opened(wa, wb, pb)
+    sid = await running(wa, wb, pb, ["text", "logging"], {"text": True, "logging": True})
+    await wa.ok("scene_send", scene=sid, text="over http")
+    line = (await wb.wait_for(lambda: scene_events(wb, sid, "say")))[0]
+    (listed,) = (await api_b.call("GET", "/scene-logs"))["logs"]
+    assert listed["id"] == sid
+    response = await api_b.http.get(f"/api/v1/scene-logs/{sid}/export",
+                                    params={"format": "html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-tryst-export"].startswith("x_")
+    assert "attachment" in response.headers["content-disposition"]
+    assert "over" in response.text
+    bad = await api_b.http.get(f"/api/v1/scene-logs/{sid}/export", params={"format": "pdf"})
+    assert bad.status_code == 422
+    message = {"sender": line["persona"]["id"], "stream": line["stream"], "seq": line["seq"],
+               "at": line["at"], "text": line["text"], "tag": line["tag"]}
+    checked = await api_b.call("POST", "/franking/verify", json={
+        "messages": [message, {**message, "text": "changed"}]})
+    assert checked["results"] == [{"valid": True}, {"valid": False}]
+    await api_a.call("DELETE", f"/scene-logs/{sid}", expect=204)
+    assert key_files(server) == []
+    (shred,) = await wait_kind(wb, sid, "logging")
+    assert shred["data"]["shredded"] is True
+    gone = await api_b.http.get(f"/api/v1/scene-logs/{sid}/export")
+    assert gone.status_code == 404
+    # The scene goes on, unlogged.
+    await wb.ok("scene_send", scene=sid, text="still here")
+    await wa.wait_for(lambda: [e for e in scene_events(wa, sid, "say")
+                               if e["text"] == "still here"])
+    assert await count(server, "scene_log_entries") == 0

@@ -24,6 +24,7 @@ from tryst.sessions.private import PrivateCommands
 from tryst.web import schemas as s
 from tryst.web.auth import COOKIE_NAME, bearer_token, origin_allowed, request_token
 from tryst.web.private_api import build_private_api
+from tryst.web.scene_api import build_scene_api
 
 
 @dataclass(frozen=True)
@@ -274,4 +275,5 @@ def build_api(ctx: ApiContext) -> list[APIRouter]:
         return {"account": presenters.account(owner),
                 "personas": [presenters.persona_ref(p) for p in personas]}
 
-    return [api, build_private_api(ctx.private, Auth, act_as)]
+    return [api, build_private_api(ctx.private, Auth, act_as),
+            build_scene_api(ctx.private, Auth)]
