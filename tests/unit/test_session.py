@@ -44,8 +44,18 @@ class NoConversations:
         return []
 
 
+class NoScenes:
+    def scene_ids(self, persona_id: str) -> list[str]:
+        return []
+
+
+class SceneCommands:
+    scenes = NoScenes()
+
+
 class Private:
     conversations = NoConversations()
+    scenes = SceneCommands()
 
 
 class Personas:
