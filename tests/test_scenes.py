@@ -218,3 +218,67 @@ async def test_invitations_obey_blocks_and_reach(server: Running) -> None:
         assert scene_events(ws, sid) == [] and (await ws.ok("scenes"))["scenes"] == []
         failed = await ws.fail("accept_scene", scene=sid, choices={"text": True})
         assert failed["code"] == "not_found"
+
+
+async def test_bad_scene_input_gets_clear_errors_and_changes_nothing(server: Running) -> None:
+    pa, wa, pb, wb = await pair(server, "Quill Scene", "Rook Scene")
+    base = {"personas": [pb["id"]], "title": "Fine", "channels": ["text"]}
+    cases: list[tuple[dict[str, Any], str, str | None]] = [
+        ({**base, "tags": ["no-such-tag"]}, "invalid", "tags"),
+        ({**base, "title": "   "}, "invalid", "title"),
+        ({**base, "title": "bad\u0007bell"}, "invalid", "title"),
+        ({**base, "channels": []}, "bad_message", None),
+        ({**base, "channels": ["telepathy"]}, "bad_message", None),
+        ({**base, "personas": [pa["id"]]}, "invalid", "personas"),
+        ({**base, "personas": []}, "bad_message", None),
+        ({**base, "personas": ["p_nobody"]}, "not_found", None),
+        ({**base, "choices": {"images": True}}, "invalid", None),
+        ({**base, "choices": {"text": False}}, "invalid", "channels"),
+        ({**base, "minutes": 0}, "bad_message", None),
+        ({**base, "minutes": 24 * 60 + 1}, "bad_message", None),
+        ({**base, "surprise": 1}, "bad_message", None),
+    ]
+    for fields, code, field in cases:
+        error = await wa.fail("propose_scene", **fields)
+        assert error["code"] == code, (fields, error)
+        if field is not None:
+            assert error["details"]["field"] == field, (fields, error)
+    assert (await wa.ok("scenes"))["scenes"] == []
+    assert scene_events(wb, "") == [] and not [
+        e for e in wb.events if e["type"] == "scene_invite"]
+    sid = (await wa.ok("propose_scene", **base))["scene"]["id"]
+    await wait_kind(wb, sid, "proposed")
+    for type_, fields, code in [
+            ("accept_scene", {"scene": "s_nosuchscene", "choices": {"text": True}}, "not_found"),
+            ("accept_scene", {"scene": sid, "choices": {"camera": True}}, "invalid"),
+            ("accept_scene", {"scene": sid, "choices": {}}, "invalid"),
+            ("accept_scene", {"scene": sid}, "bad_message"),
+            ("start_scene", {"scene": sid}, "invalid_state"),
+            ("scene_send", {"scene": sid, "text": "too early"}, "invalid_state"),
+            ("red", {"scene": sid}, "invalid_state"),
+            ("resume_scene", {"scene": sid}, "invalid_state"),
+            ("end_scene", {"scene": sid}, "invalid_state"),
+            ("revoke", {"scene": sid, "channel": "text"}, "invalid_state"),
+            ("export_log", {"log": sid}, "not_found"),
+            ("withdraw_log", {"log": "s_nosuchscene"}, "not_found")]:
+        error = await wb.fail(type_, **fields)
+        assert error["code"] == code, (type_, fields, error)
+    # After all that the proposal stands, untouched, and can still be accepted.
+    (view,) = (await wb.ok("scenes"))["scenes"]
+    assert view["status"] == "proposed" and view["me"]["state"] == "invited"
+    await wb.ok("accept_scene", scene=sid, choices={"text": True})
+    assert (await wb.fail("accept_scene", scene=sid, choices={"text": True}))["code"] \
+        == "invalid_state"
+    long = await wa.fail("scene_send", scene=sid, text="x" * 5000)
+    assert long["code"] == "invalid"
+
+
+async def test_scenes_per_persona_limit(server_factory: Any) -> None:
+    async with server_factory(scenes_per_persona=2) as srv:
+        _, wa, pb, _ = await pair(srv, "Sol Scene", "Tam Scene")
+        for n in range(2):
+            await wa.ok("propose_scene", personas=[pb["id"]], title=f"Scene {n}",
+                        channels=["text"])
+        over = await wa.fail("propose_scene", personas=[pb["id"]], title="One more",
+                             channels=["text"])
+        assert over["code"] == "limit_reached" and over["details"]["limit"] == 2
