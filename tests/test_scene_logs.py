@@ -235,3 +235,77 @@ async def test_logs_over_http(server: Running) -> None:
     await wa.wait_for(lambda: [e for e in scene_events(wa, sid, "say")
                                if e["text"] == "still here"])
     assert await count(server, "scene_log_entries") == 0
+
+
+async def test_an_export_holds_only_what_reached_its_exporter(server: Running) -> None:
+    _, _, wa = await person(server, "Bea Three")
+    _, pb, wb = await person(server, "Cal Three")
+    _, pc, wc = await person(server, "Dot Three")
+    await opened(wa, wb, pb)
+    await opened(wa, wc, pc)
+    everything = {"text": True, "logging": True}
+    sid = (await wa.ok("propose_scene", personas=[pb["id"], pc["id"]], title="Three",
+                       channels=["text", "logging"]))["scene"]["id"]
+    for ws in (wb, wc):
+        await wait_kind(ws, sid, "proposed")
+        await ws.ok("accept_scene", version=1, scene=sid, choices=everything)
+    await wait_kind(wa, sid, "started")
+    await wa.ok("scene_send", scene=sid, text="for all three")
+    await wc.wait_for(lambda: scene_events(wc, sid, "say"))
+    # Dot stops receiving text but still agrees to the log: the log goes on, and what
+    # she did not receive is not in her export.
+    await wc.ok("revoke", scene=sid, channel="text")
+    await wa.ok("scene_send", scene=sid, text="while Dot reads nothing")
+    await wb.wait_for(lambda: scene_events(wb, sid, "say")[1:])
+    # Then she leaves: nor is anything said after that.
+    await wc.ok("leave_scene", scene=sid)
+    await wait_kind(wa, sid, "left")
+    await wb.ok("scene_send", scene=sid, text="after Dot left")
+    await wa.wait_for(lambda: scene_events(wa, sid, "say")[2:])
+    dot = (await wc.ok("export_log", log=sid))["content"]
+    ada = (await wa.ok("export_log", log=sid))["content"]
+    assert "for all three" in dot and "for all three" in ada
+    assert "while Dot reads nothing" not in dot and "while Dot reads nothing" in ada
+    assert "after Dot left" not in dot and "after Dot left" in ada
+
+
+async def test_deleting_a_persona_tells_a_running_scene_its_log_is_gone(
+        server: Running) -> None:
+    _, _, wa = await person(server, "Eve Three")
+    _, pb, wb = await person(server, "Fay Three")
+    api_c, pc, wc = await person(server, "Gil Three")
+    await opened(wa, wb, pb)
+    await opened(wa, wc, pc)
+    everything = {"text": True, "logging": True}
+    sid = (await wa.ok("propose_scene", personas=[pb["id"], pc["id"]], title="Three",
+                       channels=["text", "logging"]))["scene"]["id"]
+    for ws in (wb, wc):
+        await wait_kind(ws, sid, "proposed")
+        await ws.ok("accept_scene", version=1, scene=sid, choices=everything)
+    await wa.ok("scene_send", scene=sid, text="logged line")
+    await wb.wait_for(lambda: scene_events(wb, sid, "say"))
+    await api_c.call("DELETE", f"/personas/{pc['id']}", expect=204)
+    (shred,) = await wait_kind(wb, sid, "logging")
+    assert shred["data"] == {"on": False, "shredded": True}
+    (view,) = (await wb.ok("scenes"))["scenes"]
+    assert view["status"] == "active" and view["logging"] is False
+    await wa.ok("scene_send", scene=sid, text="two of us, unlogged")
+    await wb.wait_for(lambda: scene_events(wb, sid, "say")[1:])
+    assert key_files(server) == [] and await count(server, "scene_log_entries") == 0
+
+
+async def test_a_phrase_from_a_long_multiline_pose_still_traces(
+        server: Running, tmp_path: Path) -> None:
+    sid, _, wa, _, wb = await logged_scene(server)
+    pose = ("walks slowly across the old stone bridge, pausing to watch the river "
+            "below.\nThe lanterns on the far bank flicker one by one as the evening wind "
+            "rises and carries the smell of rain")
+    await wa.ok("scene_send", scene=sid, text=pose, style="pose")
+    await wb.wait_for(lambda: scene_events(wb, sid, "pose"))
+    content = (await wb.ok("export_log", log=sid))["content"]
+    line = next(x for x in content.splitlines() if "wind" in x)
+    start = line.index("far bank")
+    phrase = tmp_path / "phrase.txt"
+    phrase.write_text(line[start:start + 2 * len(fingerprint.encode(bytes(12))) + 60],
+                      "utf-8")
+    assert trace(server, phrase).returncode == 0

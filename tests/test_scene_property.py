@@ -46,7 +46,7 @@ RUN = secrets.token_hex(3)
 CHANNELS = ("text", "images", "logging")
 GONE = frozenset({"not_found"})
 ACTIONS = ["send"] * 6 + ["grant", "grant", "revoke", "revoke", "red", "red", "resume",
-                          "resume", "resume", "yellow", "leave", "new_scene", "reconnect",
+                          "resume", "resume_all", "yellow", "leave", "new_scene", "reconnect",
                           "verify", "verify"]
 
 
@@ -115,8 +115,8 @@ class SceneMachine(RuleBasedStateMachine):
         self.act(go())
 
     async def propose(self, flags: list[bool]) -> None:
-        """Everyone in: a scene with text, images and logging; each invitee grants text
-        and, by ``flags``, images and logging."""
+        """Everyone in: a scene with text, images and logging; the invitees grant
+        channels by ``flags`` (the first always grants text)."""
         a, *others = self.people
         proposed = await a.ws.ok("propose_scene", personas=[p.persona for p in others],
                                  title="A property scene", channels=list(CHANNELS))
@@ -124,10 +124,13 @@ class SceneMachine(RuleBasedStateMachine):
                        present=set(range(len(self.people))),
                        grants={0: set(CHANNELS)}, lines=self.m.lines)
         for i, person in enumerate(others, start=1):
-            chosen = {"text": True, "images": flags[2 * i - 2],
-                      "logging": flags[2 * i - 1] or flags[0]}
+            if i == 1:
+                chosen = {"text": True, "images": flags[0], "logging": flags[1] or flags[3]}
+            else:  # may refuse text (then takes images, so it agrees to something)
+                chosen = {"text": flags[3], "images": flags[2] or not flags[3],
+                          "logging": flags[1]}
             await person.ws.wait_for(lambda p=person: self.scene_events(p))
-            await person.ws.ok("accept_scene", scene=self.m.scene, choices=chosen)
+            await person.ws.ok("accept_scene", version=1, scene=self.m.scene, choices=chosen)
             self.m.grants[i] = {ch for ch, yes in chosen.items() if yes}
 
     # ------------------------------------------------------------ helpers
@@ -178,6 +181,9 @@ class SceneMachine(RuleBasedStateMachine):
                 self.red(i)
             case "resume":
                 self.resume(i)
+            case "resume_all":  # everyone confirms, one after the other
+                for j in sorted(self.m.present):
+                    self.resume(j)
             case "yellow":
                 self.yellow(i)
             case "leave":

@@ -38,7 +38,7 @@ async def running(wa: Ws, wb: Ws, pb: dict[str, Any], channels: list[str],
                            tags=["romance"], channels=channels)
     sid: str = proposed["scene"]["id"]
     await wait_kind(wb, sid, "proposed")
-    accepted = await wb.ok("accept_scene", scene=sid, choices=b_choices)
+    accepted = await wb.ok("accept_scene", version=1, scene=sid, choices=b_choices)
     assert accepted["scene"]["status"] == "active"
     await wait_kind(wa, sid, "started")
     return sid
@@ -66,7 +66,8 @@ async def test_proposal_shows_conflicts_and_starts_when_all_accept(server: Runni
     (proposal,) = await wait_kind(wb, sid, "proposed")
     assert proposal["data"]["card"]["title"] == "Haunted house"
     # Text yes, images no: the grant is recorded per channel.
-    accepted = await wb.ok("accept_scene", scene=sid, choices={"text": True, "images": False})
+    accepted = await wb.ok("accept_scene", version=1, scene=sid,
+                           choices={"text": True, "images": False})
     assert accepted["scene"]["status"] == "active"
     assert sorted(accepted["scene"]["me"]["grants"]) == ["text"]
     started = await wait_kind(wa, sid, "started")
@@ -91,7 +92,10 @@ async def test_decline_asks_no_reason_and_counter_resets_consent(server: Running
     (view,) = (await wa.ok("scenes"))["scenes"]
     assert view["me"]["state"] == "invited" and view["me"]["grants"] == {}
     assert (await wa.fail("start_scene", scene=sid))["code"] == "invalid_state"
-    await wa.ok("accept_scene", scene=sid, choices={"text": True})
+    # Accepting the card one read before it changed is refused: read it again.
+    stale = await wa.fail("accept_scene", version=1, scene=sid, choices={"text": True})
+    assert stale["code"] == "invalid_state" and stale["details"]["version"] == 2
+    await wa.ok("accept_scene", version=2, scene=sid, choices={"text": True})
     await wait_kind(wb, sid, "started")
     # Declining a new proposal: no reason is asked, the proposer sees "declined".
     sid2 = (await wa.ok("propose_scene", personas=[pb["id"]], title="Another",
@@ -100,7 +104,7 @@ async def test_decline_asks_no_reason_and_counter_resets_consent(server: Running
     await wb.ok("decline_scene", scene=sid2)
     (declined,) = await wait_kind(wa, sid2, "declined")
     assert "data" not in declined and declined["text"] == ""
-    assert (await wb.fail("accept_scene", scene=sid2, choices={"text": True}))["code"] \
+    assert (await wb.fail("accept_scene", version=1, scene=sid2, choices={"text": True}))["code"] \
         == "not_found"
 
 
@@ -216,7 +220,7 @@ async def test_invitations_obey_blocks_and_reach(server: Running) -> None:
     for ws in (wb, wc):
         assert not [e for e in ws.events if e["type"] == "scene_invite"]
         assert scene_events(ws, sid) == [] and (await ws.ok("scenes"))["scenes"] == []
-        failed = await ws.fail("accept_scene", scene=sid, choices={"text": True})
+        failed = await ws.fail("accept_scene", version=1, scene=sid, choices={"text": True})
         assert failed["code"] == "not_found"
 
 
@@ -249,10 +253,11 @@ async def test_bad_scene_input_gets_clear_errors_and_changes_nothing(server: Run
     sid = (await wa.ok("propose_scene", **base))["scene"]["id"]
     await wait_kind(wb, sid, "proposed")
     for type_, fields, code in [
-            ("accept_scene", {"scene": "s_nosuchscene", "choices": {"text": True}}, "not_found"),
-            ("accept_scene", {"scene": sid, "choices": {"camera": True}}, "invalid"),
-            ("accept_scene", {"scene": sid, "choices": {}}, "invalid"),
-            ("accept_scene", {"scene": sid}, "bad_message"),
+            ("accept_scene", {"version": 1, "scene": "s_nosuchscene",
+                              "choices": {"text": True}}, "not_found"),
+            ("accept_scene", {"version": 1, "scene": sid, "choices": {"camera": True}}, "invalid"),
+            ("accept_scene", {"version": 1, "scene": sid, "choices": {}}, "invalid"),
+            ("accept_scene", {"scene": sid, "choices": {"text": True}}, "bad_message"),
             ("start_scene", {"scene": sid}, "invalid_state"),
             ("scene_send", {"scene": sid, "text": "too early"}, "invalid_state"),
             ("red", {"scene": sid}, "invalid_state"),
@@ -266,8 +271,8 @@ async def test_bad_scene_input_gets_clear_errors_and_changes_nothing(server: Run
     # After all that the proposal stands, untouched, and can still be accepted.
     (view,) = (await wb.ok("scenes"))["scenes"]
     assert view["status"] == "proposed" and view["me"]["state"] == "invited"
-    await wb.ok("accept_scene", scene=sid, choices={"text": True})
-    assert (await wb.fail("accept_scene", scene=sid, choices={"text": True}))["code"] \
+    await wb.ok("accept_scene", version=1, scene=sid, choices={"text": True})
+    assert (await wb.fail("accept_scene", version=1, scene=sid, choices={"text": True}))["code"] \
         == "invalid_state"
     long = await wa.fail("scene_send", scene=sid, text="x" * 5000)
     assert long["code"] == "invalid"
@@ -282,3 +287,38 @@ async def test_scenes_per_persona_limit(server_factory: Any) -> None:
         over = await wa.fail("propose_scene", personas=[pb["id"]], title="One more",
                              channels=["text"])
         assert over["code"] == "limit_reached" and over["details"]["limit"] == 2
+
+
+async def test_proposer_declining_a_counter_withdraws_the_proposal(server: Running) -> None:
+    _, wa, pb, wb = await pair(server, "Uri Scene", "Val Scene")
+    sid = (await wa.ok("propose_scene", personas=[pb["id"]], title="First idea",
+                       channels=["text"]))["scene"]["id"]
+    await wait_kind(wb, sid, "proposed")
+    await wb.ok("counter_scene", scene=sid, title="Second idea", channels=["text"])
+    await wait_kind(wa, sid, "countered")
+    await wa.ok("decline_scene", scene=sid)
+    (ended,) = await wait_kind(wb, sid, "ended")
+    assert ended["data"]["reason"] == "withdrawn"
+    assert (await wb.ok("scenes"))["scenes"] == []
+
+
+async def test_idle_scenes_end_and_free_their_memory(server_factory: Any,
+                                                     fake_clock: Any) -> None:
+    async with server_factory(clock=fake_clock) as srv:
+        _, wa, pb, wb = await pair(srv, "Wes Scene", "Xia Scene")
+        sid = await running(wa, wb, pb, ["text"], {"text": True})
+        scenes = srv.tryst.private.scenes.scenes
+        fake_clock.advance(11 * 3600)
+        assert await scenes.expire_idle() == 0
+        # Grants are time-bounded: after their 4 hours they have lapsed on their own.
+        lapsed = await wa.fail("scene_send", scene=sid, text="still here?")
+        assert lapsed["code"] == "not_granted"
+        await wa.ok("grant", scene=sid, channel="text")
+        await wa.ok("scene_send", scene=sid, text="still here")
+        fake_clock.advance(11 * 3600)
+        assert await scenes.expire_idle() == 0  # the line counts as activity
+        fake_clock.advance(2 * 3600)
+        assert await scenes.expire_idle() == 1
+        (ended,) = await wait_kind(wb, sid, "ended")
+        assert ended["data"]["reason"] == "idle"
+        assert (await wa.ok("scenes"))["scenes"] == []

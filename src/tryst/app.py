@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -122,8 +123,11 @@ def build(settings: Settings, *, clock: Clock | None = None,
                           message_limiter=message_limiter)
 
     async def leave_scenes_and_logs(persona_id: PersonaId) -> None:
+        """A persona being deleted leaves its scenes and withdraws from its logs."""
         await scenes.end_all_for(persona_id)
-        await logs.shred_for_persona(persona_id)
+        for log_id in await logs.logs_of_persona(persona_id):
+            await scenes.shredding(log_id, functools.partial(logs.shred, log_id))
+        await logs.forget_persona(persona_id)
 
     personas.persona_erasers.append(leave_scenes_and_logs)
     accounts.persona_erasers.append(leave_scenes_and_logs)
@@ -196,10 +200,15 @@ async def _retention_loop(rooms: RoomService, conversations: ConversationService
             gone = await conversations.purge_expired()
             if gone:
                 log.info("retention: removed %d conversation lines", gone)
-            shredded = await scenes.logs.purge()
+            shredded = await scenes.logs.purge(
+                lambda log_id: scenes.scenes.shredding(
+                    log_id, lambda: scenes.logs.shred(log_id)))
             if shredded:
                 log.info("retention: shredded %d scene logs past their time", shredded)
             scenes.franker.expire(clock.now())
+            idle = await scenes.scenes.expire_idle()
+            if idle:
+                log.info("scenes: ended %d idle scenes", idle)
         except Exception:
             log.exception("retention purge failed; will retry")
         await clock.sleep(60.0)

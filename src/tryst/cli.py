@@ -64,6 +64,8 @@ _SERVE_OPTIONS: list[tuple[str, str, Any, str]] = [
      "Events each scene keeps in memory for delivery and resume (never on disk)."),
     ("--scenes-per-persona", "scenes_per_persona", click.IntRange(1, 100),
      "Scenes one persona may propose or take part in at once."),
+    ("--scene-idle-hours", "scene_idle_hours", click.FloatRange(min=0, min_open=True),
+     "A scene or proposal nobody has touched for this long is ended."),
     ("--scene-log-max-days", "scene_log_max_days", click.IntRange(1, 3650),
      "An agreed scene log is shredded after this many days."),
     ("--consent-record-days", "consent_record_days", click.IntRange(0, 3650),

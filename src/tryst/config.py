@@ -34,7 +34,8 @@ class Settings:
     request_rate_per_hour: float = 20.0  # new message requests per account
     request_burst: int = 10
     scene_buffer_events: int = 1000  # per scene, in memory, for delivery and resume
-    scenes_per_persona: int = 10  # scenes one persona may be in (or invited to) at once
+    scenes_per_persona: int = 10  # scenes one persona may propose or accept at once
+    scene_idle_hours: float = 12.0  # a scene (or proposal) untouched this long is ended
     scene_log_max_days: int = 30  # an agreed scene log is shredded after this many days
     consent_record_days: int = 30  # how long grants and revocations are kept for reports
     franking_rotate_hours: float = 24.0  # a new franking key this often

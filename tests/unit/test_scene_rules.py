@@ -157,3 +157,22 @@ def test_grant_table() -> None:
         sc.validate_card("x", ["no-such-tag"], ["text"], TAGS)
     with pytest.raises(InvalidInput):
         sc.validate_card("x", [], [], TAGS)
+
+
+def test_fingerprint_marks_every_few_words_and_reads_back() -> None:
+    from tryst.domain import fingerprint
+
+    token = bytes(range(12))
+    line = " ".join(f"w{i}" for i in range(20))
+    marked = fingerprint.mark_line(line, token)
+    assert marked.count(fingerprint.MARK) == 3  # after words 1, 9 and 17
+    assert fingerprint.find(marked) == [token]
+    visible = marked
+    for ch in fingerprint.ALPHABET + fingerprint.MARK:
+        visible = visible.replace(ch, "")
+    assert visible == line
+    # A fragment that lost part of a mark does not yield a wrong token.
+    cut = marked.index(fingerprint.MARK) + 10
+    assert fingerprint.find(marked[cut:cut + 40]) == []
+    assert fingerprint.find("plain text") == []
+    assert fingerprint.mark_line("one", token).startswith("one" + fingerprint.MARK)

@@ -3,8 +3,9 @@ came from.
 
 A fingerprint is a short token (an export id and a check value) written in zero-width
 characters, which text editors, chat boxes and most web pages copy along with the
-visible text but do not show. It is placed after the first word of every line, so a
-copy of any single line still carries it. Message text can never contain these
+visible text but do not show. It is placed after the first word of every line and
+every eight words after that, so a copy of any single line, or of a phrase from a long
+one, still carries it. Message text can never contain these
 characters (domain.text refuses invisible formatting characters), so a participant
 cannot plant a fake one. What defeats it: retyping, screenshots and OCR, and tools
 that strip invisible characters (docs/safety.md)."""
@@ -35,11 +36,17 @@ def decode(symbols: str) -> bytes:
                  | values[i + 3] for i in range(0, len(values), 4))
 
 
+EVERY = 8  # words between marks, so a phrase copied from a long line still carries one
+
+
 def mark_line(line: str, token: bytes) -> str:
-    """The line with the fingerprint after its first word (or at its end)."""
+    """The line with the fingerprint after its first word and after every EVERY words
+    from there (or at its end, for a line of one word)."""
     stamp = encode(token)
-    cut = line.find(" ")
-    return line + stamp if cut < 0 else line[:cut] + stamp + line[cut:]
+    words = line.split(" ")
+    if len(words) == 1:
+        return line + stamp
+    return " ".join(w + stamp if i % EVERY == 0 else w for i, w in enumerate(words))
 
 
 def find(text: str) -> list[bytes]:

@@ -21,6 +21,7 @@ class AcceptScene:
     scene_id: str
     choices: Mapping[str, bool] = field(default_factory=dict)
     minutes: int | None = None
+    version: int | None = None  # the card version read; refused if it has changed
 
 
 @dataclass(frozen=True, slots=True)

@@ -266,6 +266,11 @@ def _grants(card: Card, choices: Mapping[str, bool], persona_id: PersonaId, at: 
     return chosen
 
 
+def check_choices(card: Card, choices: Mapping[str, bool]) -> None:
+    """Raise for choices that could not be granted (before anything else is done)."""
+    _grants(card, choices, PersonaId(""), datetime.min, 1)
+
+
 def _lapse(grants: Mapping[Channel, Grant], at: datetime) -> dict[Channel, Grant]:
     """Every grant still running ends now (the card it was given for has changed, or the
     participant is no longer in the scene)."""
@@ -289,10 +294,15 @@ def propose(scene_id: str, proposer: Persona, invitees: list[tuple[Persona, bool
 
 
 def accept(scene: Scene, persona_id: PersonaId, choices: Mapping[str, bool], at: datetime,
-           minutes: int) -> Scene:
-    """Accept the card, choosing channel by channel. Starts the scene when every
-    invitee has accepted."""
+           minutes: int, version: int | None = None) -> Scene:
+    """Accept the card, choosing channel by channel. ``version`` is the card version the
+    participant read: if the card changed since, they must read it again. Starts the
+    scene when every invitee has accepted."""
     who, _, state = _check(scene, persona_id, _A.ACCEPT)
+    if version is not None and version != scene.card.version:
+        raise IllegalTransition(
+            f"the card has changed (now version {scene.card.version}): read it again",
+            details={"version": scene.card.version})
     scene = _put(scene, replace(who, state=state,
                                 grants=_grants(scene.card, choices, persona_id, at, minutes)))
     if all(p.state is _P.ACCEPTED for p in scene.participants):
@@ -301,7 +311,11 @@ def accept(scene: Scene, persona_id: PersonaId, choices: Mapping[str, bool], at:
 
 
 def decline(scene: Scene, persona_id: PersonaId, at: datetime) -> Scene:
+    """Say no. The proposer saying no to a counter-proposal withdraws the proposal."""
     who, _, state = _check(scene, persona_id, _A.DECLINE)
+    if persona_id == scene.proposer:
+        return _end(_put(scene, replace(who, state=_P.LEFT, grants=_lapse(who.grants, at))),
+                    at)
     return _put(scene, replace(who, state=state, grants=_lapse(who.grants, at)))
 
 
@@ -311,8 +325,8 @@ def counter(scene: Scene, persona_id: PersonaId, card: Card, choices: Mapping[st
     over: everyone who had accepted (the proposer too) is asked again."""
     who, _, state = _check(scene, persona_id, _A.COUNTER)
     new_card = replace(card, version=scene.card.version + 1)
-    changed = [replace(who, state=state,
-                       grants=_grants(new_card, choices, persona_id, at, minutes))]
+    changed = [replace(who, state=state, grants={
+        **_lapse(who.grants, at), **_grants(new_card, choices, persona_id, at, minutes)})]
     for p in scene.participants:
         if p.persona_id != persona_id and p.state is _P.ACCEPTED:
             changed.append(replace(p, state=_P.INVITED, grants=_lapse(p.grants, at)))
@@ -401,6 +415,13 @@ def end(scene: Scene, persona_id: PersonaId, at: datetime) -> Scene:
 def _end(scene: Scene, at: datetime) -> Scene:
     return _put(scene, *[replace(p, grants=_lapse(p.grants, at)) for p in scene.participants],
                 status=_S.ENDED, paused_by=None, confirmed=frozenset())
+
+
+def expire(scene: Scene, at: datetime) -> Scene:
+    """End a scene nobody has touched for too long (the server's housekeeping)."""
+    if scene.status is _S.ENDED:
+        raise IllegalTransition("the scene has ended", details={"status": "ended"})
+    return _end(scene, at)
 
 
 def set_grant(scene: Scene, persona_id: PersonaId, channel: Channel, at: datetime,

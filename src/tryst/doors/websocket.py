@@ -260,7 +260,7 @@ def _to_scene(msg: Any) -> sc.SceneCommand | None:
             return sc.ProposeScene(tuple(msg.personas), msg.title, tuple(msg.tags),
                                    tuple(msg.channels), _choices(msg.choices), msg.minutes)
         case m.AcceptScene():
-            return sc.AcceptScene(msg.scene, _choices(msg.choices) or {}, msg.minutes)
+            return sc.AcceptScene(msg.scene, _choices(msg.choices) or {}, msg.minutes, msg.version)
         case m.DeclineScene():
             return sc.DeclineScene(msg.scene)
         case m.CounterScene():

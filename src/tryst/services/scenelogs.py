@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import html
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,7 +86,7 @@ class SceneLogService:
         return _seal(key, event.scene_id, event.seq, {
             "seq": event.seq, "at": event.at.isoformat(), "kind": event.kind,
             "persona_id": event.persona_id, "persona_name": event.persona_name,
-            "text": event.text, "tag": event.tag})
+            "text": event.text, "tag": event.tag, "to": sorted(event.to)})
 
     def has_key(self, log_id: str) -> bool:
         return self._keys.get(LOG_KEYS, log_id) is not None
@@ -101,29 +102,28 @@ class SceneLogService:
             await uow.commit()
         return destroyed
 
-    async def withdraw(self, account: Account, log_id: str) -> None:
-        """A participant withdraws consent to a stored log: it is shredded at once."""
+    async def check_member(self, account: Account, log_id: str) -> None:
+        """Raise not_found unless a persona of this account is in the log."""
         await self._member(account, log_id)
-        await self.shred(log_id)
 
-    async def shred_for_persona(self, persona_id: PersonaId) -> int:
-        """A persona that is deleted withdraws from every log it is in."""
+    async def logs_of_persona(self, persona_id: PersonaId) -> list[str]:
         async with self._uow(readonly=True) as uow:
-            ids = await uow.scenelogs.logs_with_persona(persona_id)
-        for log_id in ids:
-            await self.shred(log_id)
+            return await uow.scenelogs.logs_with_persona(persona_id)
+
+    async def forget_persona(self, persona_id: PersonaId) -> None:
+        """Once its logs are shredded, a deleted persona's name leaves them too."""
         async with self._uow() as uow:
             await uow.scenelogs.forget_members(persona_id)
             await uow.commit()
-        return len(ids)
 
-    async def purge(self) -> int:
-        """Shred logs past their time; forget old consent records."""
+    async def purge(self, shred: Callable[[str], Awaitable[object]] | None = None) -> int:
+        """Shred logs past their time (through ``shred``, which the scene service wraps
+        so that a running scene is told); forget old consent records."""
         now = self._clock.now()
         async with self._uow(readonly=True) as uow:
             due = await uow.scenelogs.due(now)
         for log_id in due:
-            await self.shred(log_id)
+            await (shred or self.shred)(log_id)
         async with self._uow() as uow:
             await uow.scenelogs.purge_consent(
                 now - timedelta(days=self._settings.consent_record_days))
@@ -132,14 +132,16 @@ class SceneLogService:
 
     # ------------------------------------------------------------ reading
 
-    async def _member(self, account: Account, log_id: str) -> tuple[SceneLog, LogMember]:
+    async def _member(self, account: Account, log_id: str
+                      ) -> tuple[SceneLog, LogMember, set[str]]:
+        """The log, this account's member entry, and all its personas in the log."""
         async with self._uow(readonly=True) as uow:
             log = await uow.scenelogs.get_log(log_id)
             members = await uow.scenelogs.members(log_id) if log else []
-        mine = next((m for m in members if m.account_id == account.id), None)
-        if log is None or mine is None:
+        mine = [m for m in members if m.account_id == account.id]
+        if log is None or not mine:
             raise NotFound("no such log")
-        return log, mine
+        return log, mine[0], {m.persona_id for m in mine}
 
     async def list_for(self, account: Account) -> list[LogSummary]:
         async with self._uow(readonly=True) as uow:
@@ -172,10 +174,13 @@ class SceneLogService:
         """A copy of the log for one participant, fingerprinted for this export alone."""
         if fmt not in FORMATS:
             raise InvalidInput("format must be text or html", details={"field": "format"})
-        log, me = await self._member(account, log_id)
+        log, me, mine = await self._member(account, log_id)
         async with self._uow(readonly=True) as uow:
             entries = await uow.scenelogs.entries(log_id)
-        opened = self._open_entries(log_id, entries)
+        # Only what reached this participant: a line sent after they left, or on a
+        # channel they had not granted, never reached them and is not theirs to export.
+        opened = [e for e in self._open_entries(log_id, entries)
+                  if "card" in e or mine & set(e.get("to", ()))]
         if log.shredded_at is not None or not opened:
             raise NotFound("this log was shredded: a participant withdrew consent, or its "
                            "time ran out", details={"log": log_id})
@@ -229,16 +234,21 @@ def _seal(key: bytes, log_id: str, seq: int, body: dict[str, Any]) -> SealedEntr
                        AESGCM(key).encrypt(nonce, orjson.dumps(body), _aad(log_id, seq)))
 
 
-def _line(entry: dict[str, Any]) -> str | None:
+def _line(entry: dict[str, Any]) -> list[str]:
+    """One entry as text lines (a multi-paragraph pose gives several)."""
     at = datetime.fromisoformat(entry["at"]).strftime("%H:%M")
     name, text, kind = entry.get("persona_name") or "", entry.get("text") or "", entry["kind"]
     if kind == "pose":
-        return f"[{at}] {name} {text}"
-    if kind == "ooc":
-        return f"[{at}] (( {name}: {text} ))"
-    if kind == "say":
-        return f"[{at}] {name}: {text}"
-    return f"[{at}] * {text}" if text else None
+        line = f"[{at}] {name} {text}"
+    elif kind == "ooc":
+        line = f"[{at}] (( {name}: {text} ))"
+    elif kind == "say":
+        line = f"[{at}] {name}: {text}"
+    elif text:
+        line = f"[{at}] * {text}"
+    else:
+        return []
+    return line.splitlines()
 
 
 def _render_lines(entries: list[dict[str, Any]], export: LogExport
@@ -253,7 +263,7 @@ def _render_lines(entries: list[dict[str, Any]], export: LogExport
               f"{export.created_at.strftime('%Y-%m-%d %H:%M')} UTC; export {export.id}",
               "This copy is fingerprinted: a copy passed on can be traced to this export.",
               ""]
-    lines = [line for e in entries[1:] if (line := _line(e)) is not None]
+    lines = [line for e in entries[1:] for line in _line(e)]
     return header, lines
 
 

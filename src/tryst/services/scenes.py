@@ -14,17 +14,18 @@ the grants in force at that moment, so a revocation applies to the very next eve
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tryst.clock import Clock
 from tryst.config import Settings
 from tryst.domain import consent
 from tryst.domain import scenes as sc
 from tryst.domain.consent import Channel
-from tryst.domain.errors import IllegalTransition, InvalidInput, LimitReached, NotFound, NotMember
+from tryst.domain.errors import InvalidInput, LimitReached, NotFound, NotMember, TrystError
 from tryst.domain.events import SceneEvent, Signal
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import SPOKEN_KINDS, EventKind, validate_message
@@ -38,6 +39,8 @@ from tryst.services.franking import Franker
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import RequestService
 from tryst.services.scenelogs import SceneLogService
+
+log = logging.getLogger(__name__)
 
 CHECK_IN = ("Red was called: the scene is paused for everyone. Are you all right? "
             "Take the time you need. It resumes only when everyone confirms; "
@@ -113,6 +116,14 @@ class SceneService:
         """Scenes whose stream this persona follows."""
         return sorted(self._of.get(persona_id, ()))
 
+    def _taking_part(self, persona_id: PersonaId) -> int:
+        """Scenes this persona proposed or accepted (invitations it has not answered do not
+        count: a stranger must not be able to use up someone's scenes)."""
+        joined = (ParticipantState.ACCEPTED, ParticipantState.PRESENT)
+        return sum(1 for sid in self._of.get(persona_id, ())
+                   if (p := self._live[sid].scene.participant(persona_id)) is not None
+                   and p.state in joined)
+
     def catch_up(self, persona_id: PersonaId, scene_id: str, after: int,
                  limit: int) -> tuple[list[SceneEvent], int | None, int]:
         """Buffered events after ``after`` (the session keeps those addressed to this
@@ -129,7 +140,8 @@ class SceneService:
         assert me is not None
         return SceneView(live.scene, me, sc.conflicts(live.scene.card, persona,
                                                       self._tag_names),
-                         live.seq, sc.logging_on(live.scene, self._clock.now()))
+                         live.seq, not live.shredded
+                         and sc.logging_on(live.scene, self._clock.now()))
 
     async def list_for(self, actor: Actor) -> list[SceneView]:
         return [self.view(self._live[sid], actor.persona)
@@ -150,7 +162,8 @@ class SceneService:
         records = _consent_diff(before, after, now)
         content = [d for d in lines if d[4] is not None]
         if live.logged and not self._logs.has_key(after.id):
-            live.logged, live.shredded = False, True  # shredded meanwhile (its time ran out)
+            # The key went some other way (removed by hand): fail safe, log no more.
+            live.logged, live.shredded = False, True
         log = bool(content) and not live.shredded and sc.logging_on(after, now)
         events = self._number(live, before, after, lines, now)
         if records or log:
@@ -165,6 +178,7 @@ class SceneService:
             if log:
                 live.logged = True
         live.scene = after
+        live.seq += len(events)
         self._install(live, before, after)
         for event in events:
             live.buffer.append(event)
@@ -202,7 +216,6 @@ class SceneService:
                 tag=self._franker.tag(author.id, stream, seq, at, text)
                 if author and channel else None,
                 follow=follow if i == 0 else frozenset(), unfollow=frozenset(unfollow)))
-        live.seq += len(lines)
         return out
 
     def _install(self, live: LiveScene, before: Scene, after: Scene) -> None:
@@ -233,7 +246,8 @@ class SceneService:
         invitees = sc.validate_invitees(persona_ids, actor.persona.id)
         span = consent.validate_minutes(minutes)
         mine = choices if choices is not None else {c.value: True for c in card.channels}
-        if len(self.scene_ids(actor.persona.id)) >= self._settings.scenes_per_persona:
+        sc.check_choices(card, mine)
+        if self._taking_part(actor.persona.id) >= self._settings.scenes_per_persona:
             raise LimitReached(f"at most {self._settings.scenes_per_persona} scenes at once",
                                details={"limit": self._settings.scenes_per_persona})
         self._requests.limit(actor.account.id, len(invitees))
@@ -248,9 +262,13 @@ class SceneService:
                          buffer=deque(maxlen=self._settings.scene_buffer_events))
         self._live[scene.id] = live
         author = Author.of(proposer)
-        async with live.lock:
-            await self._change(live, lambda _s, _at: scene,
-                               lambda _b, a: [("proposed", author, "", _card_data(a), None)])
+        try:
+            async with live.lock:
+                await self._change(live, lambda _s, _at: scene, lambda _b, a: [
+                    ("proposed", author, "", _card_data(a), None)])
+        except BaseException:
+            self._live.pop(scene.id, None)  # nothing was published: no trace of it
+            raise
         for target, shown in screened:
             if shown:
                 self._notify(target, proposer, scene)
@@ -265,13 +283,13 @@ class SceneService:
         asyncio.get_running_loop().call_soon(self._bus.publish, signal)
 
     async def accept(self, actor: Actor, scene_id: str, choices: Mapping[str, bool],
-                     minutes: int | None) -> SceneView:
+                     minutes: int | None, version: int | None = None) -> SceneView:
         span = consent.validate_minutes(minutes)
         live = self._get(scene_id, actor.persona.id)
         me = Author.of(actor.persona)
         async with live.lock:
             await self._change(
-                live, lambda s, at: sc.accept(s, me.id, choices, at, span),
+                live, lambda s, at: sc.accept(s, me.id, choices, at, span, version),
                 lambda b, a: [("accepted", me, "", {"channels": _granted(a, me.id)}, None),
                               *_started(b, a)])
         return self.view(live, actor.persona)
@@ -282,7 +300,8 @@ class SceneService:
         me = Author.of(actor.persona)
         async with live.lock:
             await self._change(live, lambda s, at: sc.decline(s, me.id, at),
-                               lambda _b, _a: [("declined", me, "", {}, None)])
+                               lambda b, a: [("declined", me, "", {}, None),
+                                             *_after_leave(b, a)])
 
     async def counter(self, actor: Actor, scene_id: str, title: str, tags: list[str],
                       channels: list[str], choices: Mapping[str, bool] | None,
@@ -345,11 +364,19 @@ class SceneService:
             raise NotFound("no such scene")
         paused = []
         for live, who in targets:
-            async with live.lock:
-                if live.scene.status is SceneStatus.ENDED:
-                    continue  # ended while we waited for the lock
-                await self._change(live, _red_move(who.persona_id),
-                                   _red_drafts(Author.of(who)))
+            # Each scene on its own: a scene that ended or was left meanwhile (or any
+            # failure) must not keep red from reaching the others.
+            try:
+                async with live.lock:
+                    if live.scene.status is SceneStatus.ENDED:
+                        continue  # ended while we waited for the lock
+                    await self._change(live, _red_move(who.persona_id),
+                                       _red_drafts(Author.of(who)))
+            except Exception:
+                if scene_id is not None:
+                    raise
+                log.exception("red could not pause scene %s", live.scene.id)
+                continue
             paused.append(live.scene.id)
         return paused
 
@@ -397,12 +424,12 @@ class SceneService:
             who = live.scene.participant(persona_id) if live else None
             if live is None or who is None:
                 continue
-            async with live.lock:
-                try:
+            try:
+                async with live.lock:
                     await self._change(live, _leave_move(persona_id),
                                        _leave_drafts(Author.of(who)))
-                except IllegalTransition:
-                    continue
+            except TrystError:
+                continue  # already out of it (declined, left, ended meanwhile)
 
     # ------------------------------------------------------------ consent
 
@@ -435,23 +462,46 @@ class SceneService:
         return self.view(live, actor.persona)
 
 
-    async def withdraw_log(self, account_id: AccountId, log_id: str,
-                           withdraw: Callable[[], Awaitable[None]]) -> None:
-        """Withdraw consent to a log; if its scene is still running, nothing more is
-        logged and everyone in it is told."""
+    async def shredding(self, log_id: str, shred: Callable[[], Awaitable[object]]) -> None:
+        """Run ``shred`` (which destroys the log's key) under the scene's lock if the scene
+        is still running, so no line is sealed meanwhile; then nothing more is logged and
+        everyone in the scene is told. Every way a log is shredded goes through here."""
         live = self._live.get(log_id)
         if live is None:
-            await withdraw()
+            await shred()
             return
         async with live.lock:
-            await withdraw()
-            if live.logged:
+            await shred()
+            if live.logged and live.scene.status is not SceneStatus.ENDED:
                 live.logged, live.shredded = False, True
                 await self._change(live, lambda s, _at: s, lambda _b, _a: [
                     ("logging", None, "", {"on": False, "shredded": True}, None)])
+            else:
+                live.logged, live.shredded = False, live.shredded or live.logged
+
+    async def expire_idle(self) -> int:
+        """End scenes (and proposals) nobody has touched for ``scene_idle_hours``: their
+        content should not sit in memory indefinitely."""
+        cutoff = self._clock.now() - timedelta(hours=self._settings.scene_idle_hours)
+        ended = 0
+        for live in list(self._live.values()):
+            last = live.buffer[-1].at if live.buffer else live.scene.created_at
+            if last >= cutoff:
+                continue
+            async with live.lock:
+                if live.scene.status is SceneStatus.ENDED:
+                    continue
+                await self._change(live, _expire, lambda _b, _a: [
+                    ("ended", None, "", {"reason": "idle"}, None)])
+                ended += 1
+        return ended
 
 
 # ---------------------------------------------------------------- drafting helpers
+
+
+def _expire(scene: Scene, at: datetime) -> Scene:
+    return sc.expire(scene, at)
 
 
 def _red_move(pid: PersonaId) -> Callable[[Scene, datetime], Scene]:

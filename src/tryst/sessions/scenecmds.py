@@ -33,8 +33,8 @@ class SceneCommands:
             case s.ExportLog(log_id=lid, format=fmt):
                 return await self.logs.export(account, lid, fmt)
             case s.WithdrawLog(log_id=lid):
-                await self.scenes.withdraw_log(account.id, lid,
-                                               lambda: self.logs.withdraw(account, lid))
+                await self.logs.check_member(account, lid)
+                await self.scenes.shredding(lid, lambda: self.logs.shred(lid))
                 return None
             case s.VerifyMessages(messages=messages):
                 return [self.franker.verify(FrankedMessage(m.sender, m.stream, m.seq, m.at,
@@ -49,8 +49,8 @@ class SceneCommands:
                 return await sc.propose(actor, list(command.persona_ids), command.title,
                                         list(command.tags), list(command.channels),
                                         command.choices, command.minutes)
-            case s.AcceptScene(scene_id=sid, choices=choices, minutes=minutes):
-                return await sc.accept(actor, sid, choices, minutes)
+            case s.AcceptScene(scene_id=sid, choices=choices, minutes=minutes, version=v):
+                return await sc.accept(actor, sid, choices, minutes, v)
             case s.DeclineScene(scene_id=sid):
                 await sc.decline(actor, sid)
                 return None

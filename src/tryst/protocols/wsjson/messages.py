@@ -271,6 +271,7 @@ class ProposeScene(_Msg):
 class AcceptScene(_Msg):
     type: Literal["accept_scene"]
     scene: ObjectId
+    version: Annotated[StrictInt, Field(ge=1, le=2**31)]  # the card version read
     choices: Choices
     minutes: Minutes | None = None
 
