@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from tryst import __version__
 from tryst.domain.errors import RateLimited, TrystError
@@ -70,7 +71,12 @@ def create_web_app(ctx: ApiContext, door: WebSocketDoor, address_limiter: RateLi
 
     @app.get("/", include_in_schema=False)
     async def home() -> HTMLResponse:
-        return HTMLResponse(index)
+        return HTMLResponse(index, headers={"cache-control": "no-cache"})
+
+    # The web client: plain ES modules and CSS shipped in the package, no build step and
+    # nothing loaded from another site (the CSP allows only this origin).
+    assets = resources.files("tryst").joinpath("data/web")
+    app.mount("/assets", StaticFiles(directory=str(assets)), name="assets")
 
     app.add_middleware(AddressRateLimit, limiter=address_limiter)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)

@@ -1,0 +1,303 @@
+// The Tryst web client: the shell, the state every view reads, and the router.
+import { api, ApiError, Connection } from "./net.js";
+import { h } from "./markup.js";
+import { views } from "./views.js";
+import { sceneViews } from "./scenes.js";
+
+export const state = {
+  account: null,
+  personas: [],
+  persona: null, // the persona this page acts as
+  tags: [], // [{name, tags: [{id, name, description}]}]
+  rooms: new Map(), // room id -> room (joined)
+  lines: new Map(), // stream -> [event]
+  requests: [],
+  conversations: new Map(),
+  scenes: new Map(),
+  who: new Map(), // room id -> members
+  conn: null,
+  route: "",
+};
+
+const LINES_KEPT = 500;
+
+// ------------------------------------------------------------------ helpers
+
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 30);
+}
+
+export function problem(err) {
+  if (err instanceof ApiError || err.code) return err.message;
+  return String(err);
+}
+
+export function showError(where, err) {
+  const box = where.querySelector(".error") || where.appendChild(h("p", { class: "error", role: "alert" }));
+  box.textContent = problem(err);
+}
+
+export function go(route) {
+  if (location.hash !== `#${route}`) location.hash = route;
+  else render();
+}
+
+export function tagName(id) {
+  for (const cat of state.tags) for (const t of cat.tags) if (t.id === id) return t.name;
+  return id;
+}
+
+export function streamLines(stream) {
+  if (!state.lines.has(stream)) state.lines.set(stream, []);
+  return state.lines.get(stream);
+}
+
+// ------------------------------------------------------------------ live events
+
+function onEvent(frame) {
+  if (frame.type === "event") {
+    const lines = streamLines(frame.stream);
+    lines.push(frame);
+    if (lines.length > LINES_KEPT) lines.splice(0, lines.length - LINES_KEPT);
+    if (frame.stream.startsWith("scene:")) refreshScenes();
+    if (frame.stream.startsWith("room:") && (frame.kind === "join" || frame.kind === "leave")) {
+      loadWho(frame.stream.slice(5));
+    }
+    const open = currentStream();
+    if (open === frame.stream) {
+      appendLine(frame);
+      if (frame.persona && frame.persona.id !== state.persona?.id && frame.text) {
+        announce(`${frame.persona.name}: ${frame.text}`);
+      }
+    } else if (frame.kind !== "join" && frame.text) {
+      markUnread(frame.stream);
+    }
+    if (frame.kind === "red") announce("Red was called: the scene is paused for everyone.");
+    return;
+  }
+  if (frame.type === "request") {
+    announce(`New message request from ${frame.persona.name}`);
+    refreshRequests();
+  } else if (frame.type === "scene_invite") {
+    announce(`${frame.persona.name} invites you to a scene: ${frame.title}`);
+    refreshScenes();
+  } else if (frame.type === "whisper") {
+    const lines = streamLines(frame.stream);
+    lines.push({ ...frame, kind: "whisper", persona: frame.from });
+    if (currentStream() === frame.stream) appendLine(lines[lines.length - 1]);
+    announce(`${frame.from.name} whispers: ${frame.text}`);
+  }
+}
+
+function markUnread(stream) {
+  const badge = document.querySelector(`[data-unread="${CSS.escape(stream)}"]`);
+  if (badge) badge.textContent = "new";
+}
+
+export function currentStream() {
+  const main = document.getElementById("view");
+  return main.dataset.stream || "";
+}
+
+export function appendLine(event) {
+  const log = document.querySelector("#view .log");
+  if (!log) return;
+  const line = views.line(event);
+  if (!line) return;
+  const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  log.append(line);
+  if (stick) log.scrollTop = log.scrollHeight;
+}
+
+// ------------------------------------------------------------------ loading
+
+export async function loadWho(roomId) {
+  if (!state.conn || !state.rooms.has(roomId)) return;
+  try {
+    const result = await state.conn.send("who", { room: roomId });
+    state.who.set(roomId, result.members);
+    const list = document.querySelector(`[data-who="${CSS.escape(roomId)}"]`);
+    if (list) list.replaceWith(views.whoList(roomId));
+  } catch { /* shown the next time the room opens */ }
+}
+
+export async function refreshRequests() {
+  if (!state.conn) return;
+  try {
+    state.requests = (await state.conn.send("requests")).requests;
+  } catch { return; }
+  const count = document.getElementById("request-count");
+  count.textContent = state.requests.length ? String(state.requests.length) : "";
+  if (state.route.startsWith("requests")) softRender();
+}
+
+export async function refreshConversations() {
+  if (!state.conn) return;
+  const result = await state.conn.send("conversations");
+  state.conversations = new Map(result.conversations.map((c) => [c.id, c]));
+}
+
+let sceneTimer = null;
+export function refreshScenes() {
+  // Many scene events can arrive at once (a resume): refresh once for all of them.
+  if (sceneTimer) return;
+  sceneTimer = setTimeout(async () => {
+    sceneTimer = null;
+    if (!state.conn) return;
+    try {
+      const result = await state.conn.send("scenes");
+      state.scenes = new Map(result.scenes.map((s) => [s.id, s]));
+    } catch { return; }
+    updateStopBar();
+    if (state.route.startsWith("scene")) sceneViews.refresh();
+  }, 50);
+}
+
+export function updateStopBar() {
+  const running = [...state.scenes.values()].filter((s) => s.status === "active" || s.status === "paused");
+  document.getElementById("stop-bar").hidden = running.length === 0;
+}
+
+async function onHello(result) {
+  state.account = result.account;
+  if (result.persona) state.persona = result.persona;
+  const joined = Object.keys(result.streams || {}).filter((s) => s.startsWith("room:"));
+  for (const stream of joined) {
+    const id = stream.slice(5);
+    if (!state.rooms.has(id)) state.rooms.set(id, { id, name: id });
+  }
+  await Promise.all([refreshRequests(), refreshConversations().catch(() => {}),
+                     refreshScenes()]);
+  header();
+  softRender();
+}
+
+// Re-render after background news, unless the person is in the middle of typing: a form
+// must never be wiped under their fingers.
+export function softRender() {
+  const main = document.getElementById("view");
+  const active = document.activeElement;
+  const typing = active && main.contains(active) && active.matches("input, textarea, select");
+  const dirty = [...main.querySelectorAll("input:not([type=checkbox]), textarea")]
+    .some((el) => el.value && el.value !== el.defaultValue);
+  if (!typing && !dirty) render();
+}
+
+function onStatus({ online, pending }) {
+  const el = document.getElementById("status");
+  el.textContent = online
+    ? (pending ? `Online · sending ${pending}` : "Online")
+    : `Offline · reconnecting${pending ? ` · ${pending} waiting to send` : ""}`;
+  el.className = online ? "status online" : "status offline";
+}
+
+// ------------------------------------------------------------------ session
+
+export async function start() {
+  try {
+    state.account = await api("GET", "/accounts/me");
+  } catch {
+    state.account = null;
+  }
+  state.tags = (await api("GET", "/tags")).categories;
+  if (state.account) await signedIn();
+  else document.getElementById("status").textContent = "Not signed in";
+  window.addEventListener("hashchange", render);
+  render();
+}
+
+export async function signedIn() {
+  state.personas = (await api("GET", "/personas")).personas;
+  const remembered = sessionStorage.getItem("tryst.persona");
+  state.persona = state.personas.find((p) => p.id === remembered) || state.personas[0] || null;
+  connect();
+}
+
+export function connect() {
+  if (state.conn) state.conn.close();
+  state.lines.clear();
+  state.rooms.clear();
+  state.conn = new Connection({ onEvent, onStatus, onHello });
+  state.conn.open(state.persona ? state.persona.id : null);
+}
+
+export async function usePersona(persona) {
+  state.persona = persona;
+  sessionStorage.setItem("tryst.persona", persona.id);
+  connect();
+  go("rooms");
+}
+
+export async function logout() {
+  try { await api("DELETE", "/sessions/current"); } catch { /* gone already */ }
+  if (state.conn) state.conn.close();
+  state.conn = null;
+  state.account = null;
+  state.persona = null;
+  sessionStorage.removeItem("tryst.persona");
+  document.getElementById("status").textContent = "Not signed in";
+  go("");
+  render();
+}
+
+// ------------------------------------------------------------------ shell and router
+
+function header() {
+  const bar = document.getElementById("account-bar");
+  bar.replaceChildren();
+  if (!state.account) return;
+  const select = h("select", { id: "persona-switch", "aria-label": "Acting as persona",
+    onchange: (e) => {
+      const p = state.personas.find((x) => x.id === e.target.value);
+      if (p) usePersona(p);
+    } }, state.personas.map((p) => h("option", { value: p.id, selected: p.id === state.persona?.id }, p.name)));
+  bar.append(
+    state.personas.length ? select : h("span", {}, "No persona yet"),
+    h("button", { type: "button", id: "logout", onclick: logout }, "Log out"));
+}
+
+export function render() {
+  state.route = location.hash.slice(1);
+  header();
+  const nav = document.getElementById("nav");
+  nav.hidden = !state.account;
+  const main = document.getElementById("view");
+  delete main.dataset.stream;
+  let view;
+  if (!state.account) view = views.welcome();
+  else if (!state.persona) view = views.personas();
+  else {
+    const [name, id] = state.route.split("/");
+    view = (sceneViews.route(name, id) || views.route(name, id));
+  }
+  main.replaceChildren(view);
+  for (const link of nav.querySelectorAll("a")) {
+    const current = state.route.split("/")[0] === link.getAttribute("href").slice(1);
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  const log = main.querySelector(".log");
+  if (log) log.scrollTop = log.scrollHeight;
+  updateStopBar();
+}
+
+// Choosing the page one is on shows it afresh (a hash link to the same place does not
+// fire hashchange).
+document.getElementById("nav").addEventListener("click", (e) => {
+  const link = e.target.closest("a");
+  if (link && link.getAttribute("href") === location.hash) render();
+});
+
+document.getElementById("stop").addEventListener("click", async () => {
+  // One action stops every running scene of this account.
+  try {
+    await state.conn.send("red");
+    announce("Red called: every scene you are in is paused.");
+  } catch (err) {
+    announce(problem(err));
+  }
+});
+
+start();

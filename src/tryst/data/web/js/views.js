@@ -1,0 +1,527 @@
+// Screens: welcome (sign up, log in), personas, rooms, a room, requests, conversations,
+// settings. Every view is built from state with h(), never from HTML strings.
+import { api } from "./net.js";
+import { formatted, h } from "./markup.js";
+import {
+  announce, go, loadWho, logout, problem, refreshConversations, refreshRequests, render,
+  showError, signedIn, softRender, state, streamLines, usePersona,
+} from "./app.js";
+
+const LEVELS = ["fave", "yes", "maybe", "no"];
+
+function field(label, input, hint) {
+  const id = input.id || `f${Math.random().toString(36).slice(2, 8)}`;
+  input.id = id;
+  return h("div", { class: "field" }, h("label", { for: id }, label), input,
+           hint ? h("small", {}, hint) : null);
+}
+
+function form(onsubmit, ...children) {
+  const el = h("form", { onsubmit: async (e) => {
+    e.preventDefault();
+    const button = el.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    try {
+      await onsubmit(new FormData(el), el);
+    } catch (err) {
+      showError(el, err);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  } }, ...children);
+  return el;
+}
+
+// ------------------------------------------------------------------ lines
+
+function personaButton(persona) {
+  return h("button", { type: "button", class: "who-button", "aria-haspopup": "true",
+    onclick: (e) => personaMenu(e.currentTarget, persona) }, persona.name);
+}
+
+function personaMenu(anchor, persona) {
+  document.querySelectorAll(".menu").forEach((m) => m.remove());
+  if (persona.id === state.persona?.id) return;
+  const close = () => menu.remove();
+  const act = (fn) => async () => {
+    try { await fn(); } catch (err) { announce(problem(err)); }
+    close();
+  };
+  const menu = h("div", { class: "menu", role: "menu" },
+    h("button", { type: "button", role: "menuitem", onclick: act(async () => {
+      await state.conn.send("block", { persona: persona.id });
+      announce(`Blocked ${persona.name}. They will not see that you did.`);
+      render();
+    }) }, `Block ${persona.name}`),
+    h("button", { type: "button", role: "menuitem", onclick: act(async () => {
+      await state.conn.send("mute", { persona: persona.id, minutes: 60 });
+      announce(`Muted ${persona.name} for an hour.`);
+    }) }, "Mute for an hour"),
+    h("button", { type: "button", role: "menuitem", onclick: act(async () => {
+      go(`new-request/${encodeURIComponent(persona.name)}`);
+    }) }, "Send a message request"),
+    h("button", { type: "button", role: "menuitem", onclick: close }, "Close"));
+  menu.addEventListener("keydown", (e) => { if (e.key === "Escape") { close(); anchor.focus(); } });
+  anchor.after(menu);
+  menu.querySelector("button").focus();
+}
+
+function line(event) {
+  const time = new Date(event.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const who = event.persona;
+  const stamp = h("time", { datetime: event.at }, time);
+  const text = event.text ? formatted(event.text) : "";
+  switch (event.kind) {
+    case "say":
+      return h("p", { class: "line say" }, stamp, " ", personaButton(who), ": ", text);
+    case "pose":
+      return h("p", { class: "line pose" }, stamp, " ", personaButton(who), " ", text);
+    case "ooc":
+      return h("p", { class: "line ooc" }, stamp, " ((", personaButton(who), ": ", text, "))");
+    case "whisper":
+      return h("p", { class: "line whisper" }, stamp, " ", who.name, " whispers to ",
+               event.to.name, ": ", text);
+    case "join":
+      return who ? h("p", { class: "line meta" }, stamp, ` ${who.name} joined`) : null;
+    case "leave":
+      return who ? h("p", { class: "line meta" }, stamp, ` ${who.name} left`) : null;
+    case "topic":
+    case "system":
+    case "notice":
+      return h("p", { class: "line meta" }, stamp, " ", event.text);
+    default:
+      return null;
+  }
+}
+
+function log(stream) {
+  const el = h("div", { class: "log", role: "log", "aria-live": "polite", tabindex: "0",
+                        "aria-label": "Messages" });
+  for (const event of streamLines(stream)) {
+    const item = line(event);
+    if (item) el.append(item);
+  }
+  return el;
+}
+
+// What the composer's text means: /me and /pose pose, /ooc speaks out of character,
+// /whisper NAME text (or /w) whispers; anything else is said.
+export function parseComposer(text) {
+  const m = text.match(/^\/(\w+)\s*([\s\S]*)$/);
+  if (!m) return { style: "say", text };
+  const [, command, rest] = m;
+  if (command === "me" || command === "pose") return { style: "pose", text: rest };
+  if (command === "ooc") return { style: "ooc", text: rest };
+  if (command === "say") return { style: "say", text: rest };
+  if (command === "w" || command === "whisper") {
+    // The name may have spaces: the room decides where it ends, from who is there.
+    if (rest) return { style: "whisper", rest };
+  }
+  return { error: `unknown command /${command}: try /me, /ooc or /whisper NAME text` };
+}
+
+function composer(send, { whisper = false, label = "Message" } = {}) {
+  const input = h("textarea", { rows: 2, name: "text", "aria-label": label,
+    placeholder: whisper ? "Say something. /me poses, /ooc out of character, /w NAME whispers."
+                         : "Say something. /me poses, /ooc out of character.",
+    onkeydown: (e) => {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit("auto"); }
+    } });
+  const box = h("div", { class: "composer" });
+  async function submit(style) {
+    const raw = input.value.trim();
+    if (!raw) return;
+    let parsed = parseComposer(raw);
+    if (style !== "auto" && !raw.startsWith("/")) parsed = { style, text: raw };
+    if (parsed.error) { showError(box, new Error(parsed.error)); return; }
+    if (parsed.style === "whisper" && !whisper) {
+      showError(box, new Error("whispers are for rooms")); return;
+    }
+    input.value = "";
+    box.querySelector(".error")?.remove();
+    try {
+      await send(parsed);
+    } catch (err) {
+      input.value = raw; // nothing lost: put it back to try again
+      showError(box, err);
+    }
+  }
+  box.append(input, h("div", { class: "buttons" },
+    h("button", { type: "button", onclick: () => submit("say") }, "Say"),
+    h("button", { type: "button", onclick: () => submit("pose") }, "Pose"),
+    h("button", { type: "button", onclick: () => submit("ooc") }, "OOC")));
+  return box;
+}
+
+// ------------------------------------------------------------------ welcome
+
+function welcome() {
+  const register = form(async (data) => {
+    if (!data.get("adult")) throw new Error("You must confirm you are 18 or older.");
+    await api("POST", "/accounts", { username: data.get("username"), password: data.get("password"),
+      confirm_adult: true, session: "cookie" });
+    state.account = await api("GET", "/accounts/me");
+    await signedIn();
+    go("personas");
+  },
+  h("h2", {}, "Create an account"),
+  field("Username", h("input", { name: "username", autocomplete: "username", required: true })),
+  field("Password", h("input", { name: "password", type: "password", autocomplete: "new-password",
+    required: true, minlength: 10 }), "At least 10 characters."),
+  h("div", { class: "check" }, h("input", { type: "checkbox", name: "adult", id: "adult", required: true }),
+    h("label", { for: "adult" }, "I confirm I am 18 or older. Tryst is for adults only.")),
+  h("button", { type: "submit" }, "Create account"));
+  const login = form(async (data) => {
+    await api("POST", "/sessions", { username: data.get("username"), password: data.get("password"),
+      session: "cookie" });
+    state.account = await api("GET", "/accounts/me");
+    await signedIn();
+    go("rooms");
+  },
+  h("h2", {}, "Log in"),
+  field("Username", h("input", { name: "username", autocomplete: "username", required: true })),
+  field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password",
+    required: true })),
+  h("button", { type: "submit" }, "Log in"));
+  return h("section", { class: "welcome" },
+    h("p", { class: "lead" }, "A place for adults to be close at a distance: rooms, private conversations and scenes where consent is something the server enforces."),
+    h("div", { class: "two" }, register, login));
+}
+
+// ------------------------------------------------------------------ personas
+
+function interestsEditor(current = {}) {
+  return h("fieldset", { class: "interests" }, h("legend", {}, "Interests and limits"),
+    h("p", { class: "hint" }, "Fave, yes, maybe or no for each tag. Leave blank for no opinion."),
+    state.tags.map((cat) => h("div", { class: "category" }, h("h4", {}, cat.name),
+      cat.tags.map((t) => {
+        const select = h("select", { name: `tag:${t.id}`, "aria-label": `${t.name}` },
+          h("option", { value: "" }, "—"),
+          LEVELS.map((l) => h("option", { value: l, selected: current[t.id] === l }, l)));
+        return h("label", { class: "tag", title: t.description }, h("span", {}, t.name), select);
+      }))));
+}
+
+function personaFields(data) {
+  const interests = {};
+  for (const [key, value] of data.entries()) {
+    if (key.startsWith("tag:") && value) interests[key.slice(4)] = value;
+  }
+  return {
+    name: data.get("name"), age: Number(data.get("age")), pronouns: data.get("pronouns") || "",
+    short_description: data.get("short_description") || "", interests,
+    hard_limits: (data.get("hard_limits") || "").split("\n").map((s) => s.trim()).filter(Boolean),
+    adult_content: Boolean(data.get("adult_content")),
+  };
+}
+
+function personaForm(existing) {
+  const p = existing || {};
+  return form(async (data) => {
+    const body = personaFields(data);
+    if (existing) {
+      const updated = await api("PATCH", `/personas/${existing.id}`, body);
+      state.personas = state.personas.map((x) => (x.id === updated.id ? updated : x));
+      if (state.persona?.id === updated.id) state.persona = updated;
+      announce("Persona saved.");
+      render();
+    } else {
+      const created = await api("POST", "/personas", body);
+      state.personas.push(created);
+      await usePersona(created);
+    }
+  },
+  h("h3", {}, existing ? `Edit ${p.name}` : "New persona"),
+  field("Name", h("input", { name: "name", required: true, maxlength: 32, value: p.name || "" })),
+  field("Age", h("input", { name: "age", type: "number", min: 18, required: true, value: p.age || "" }),
+        "Personas are adults: 18 or older."),
+  field("Pronouns", h("input", { name: "pronouns", value: p.pronouns || "" })),
+  field("Short description", h("input", { name: "short_description", value: p.short_description || "" })),
+  interestsEditor(p.interests),
+  field("Hard limits", h("textarea", { name: "hard_limits", rows: 3 }, (p.hard_limits || []).join("\n")),
+        "One per line: never, whatever the scene."),
+  h("div", { class: "check" }, h("input", { type: "checkbox", name: "adult_content", id: `adult-${p.id || "new"}`,
+    checked: Boolean(p.adult_content) }), h("label", { for: `adult-${p.id || "new"}` }, "Show me adult rooms and content")),
+  h("button", { type: "submit" }, existing ? "Save" : "Create persona"));
+}
+
+function personas() {
+  return h("section", {}, h("h2", {}, "Your personas"),
+    state.personas.length ? h("ul", { class: "cards" }, state.personas.map((p) => h("li", {},
+      h("strong", {}, p.name), ` · ${p.age}${p.pronouns ? ` · ${p.pronouns}` : ""}`,
+      p.id === state.persona?.id ? h("span", { class: "badge" }, "in use")
+        : h("button", { type: "button", onclick: () => usePersona(p) }, `Use ${p.name}`),
+      h("details", {}, h("summary", {}, "Edit"), personaForm(p))))) :
+      h("p", {}, "Create a persona to start: it is who others see."),
+    personaForm(null));
+}
+
+// ------------------------------------------------------------------ rooms
+
+function rooms() {
+  const results = h("ul", { class: "cards", "aria-live": "polite" });
+  async function search(q) {
+    const found = await state.conn.send("list_rooms", q ? { query: q } : {});
+    results.replaceChildren(...found.rooms.map((r) => h("li", {},
+      h("strong", {}, r.name), ` · ${r.member_count} here · ${r.rating}`,
+      r.topic ? h("p", {}, r.topic) : null,
+      h("button", { type: "button", onclick: async () => {
+        await state.conn.send("join", { room: r.id });
+        state.rooms.set(r.id, r);
+        go(`room/${r.id}`);
+      } }, state.rooms.has(r.id) ? "Open" : `Join ${r.name}`))));
+    if (!found.rooms.length) results.append(h("li", {}, "No rooms found."));
+  }
+  const searchForm = form(async (data) => search(data.get("q")),
+    field("Search rooms", h("input", { name: "q", type: "search" })),
+    h("button", { type: "submit" }, "Search"));
+  const create = form(async (data) => {
+    const room = await api("POST", "/rooms", { persona_id: state.persona.id,
+      name: data.get("name"), topic: data.get("topic") || "" });
+    state.rooms.set(room.id, room);
+    go(`room/${room.id}`);
+  },
+  h("h3", {}, "Create a room"),
+  field("Name", h("input", { name: "name", required: true })),
+  field("Topic", h("input", { name: "topic" })),
+  h("button", { type: "submit" }, "Create room"));
+  search("").catch(() => {});
+  const mine = [...state.rooms.values()];
+  return h("section", {}, h("h2", {}, "Rooms"),
+    mine.length ? h("div", {}, h("h3", {}, "Your rooms"), h("ul", { class: "cards" }, mine.map((r) =>
+      h("li", {}, h("a", { href: `#room/${r.id}` }, r.name || "a room"), " ",
+        h("span", { class: "badge", "data-unread": `room:${r.id}` }))))) : null,
+    searchForm, results, create);
+}
+
+function whoList(roomId) {
+  const members = state.who.get(roomId) || [];
+  return h("ul", { class: "who", "data-who": roomId, "aria-label": "Who is here" },
+    members.map((m) => h("li", {}, personaButton(m.persona), m.online ? " · online" : "")));
+}
+
+// Fill in what was said before this page followed the stream (it only receives what
+// happens from then on), merged by sequence number so nothing shows twice.
+function backfill(stream, type, fields) {
+  state.conn.send(type, { ...fields, limit: 50 }).then((result) => {
+    const lines = streamLines(stream);
+    const known = new Set(lines.map((e) => e.seq));
+    const older = result.events.filter((e) => !known.has(e.seq));
+    if (!older.length) return;
+    lines.unshift(...older);
+    lines.sort((a, b) => (a.seq || 0) - (b.seq || 0));
+    if (document.getElementById("view").dataset.stream === stream) softRender();
+  }).catch(() => {});
+}
+
+function room(id) {
+  const stream = `room:${id}`;
+  const info = state.rooms.get(id) || { name: "Room" };
+  document.getElementById("view").dataset.stream = stream;
+  loadWho(id);
+  backfill(stream, "history", { room: id });
+  const send = async ({ style, text, rest }) => {
+    if (style === "whisper") {
+      const lower = rest.toLowerCase();
+      const target = (state.who.get(id) || [])
+        .filter((m) => lower.startsWith(`${m.persona.name.toLowerCase()} `))
+        .sort((a, b) => b.persona.name.length - a.persona.name.length)[0];
+      if (!target) throw new Error("whisper to whom? /w NAME text, with the name of someone here");
+      await state.conn.send("whisper", { room: id, to: target.persona.id,
+        text: rest.slice(target.persona.name.length + 1) });
+    } else {
+      await state.conn.send(style, { room: id, text });
+    }
+  };
+  return h("section", { class: "chat" },
+    h("div", { class: "chat-head" }, h("h2", {}, info.name),
+      info.topic ? h("p", { class: "topic" }, info.topic) : null,
+      h("button", { type: "button", onclick: async () => {
+        await state.conn.send("leave", { room: id });
+        state.rooms.delete(id);
+        go("rooms");
+      } }, "Leave room")),
+    h("div", { class: "chat-body" }, log(stream),
+      h("aside", {}, h("h3", {}, "Here"), whoList(id))),
+    composer(send, { whisper: true }));
+}
+
+// ------------------------------------------------------------------ requests and conversations
+
+function requests() {
+  return h("section", {}, h("h2", {}, "Message requests"),
+    h("p", { class: "hint" }, "Someone you do not talk with yet asked to. Read their card first; open the message only if you want to. Declining tells them nothing."),
+    state.requests.length ? h("ul", { class: "cards" }, state.requests.map((r) => {
+      const opened = h("div", { class: "opening" });
+      return h("li", {},
+        h("strong", {}, r.from.name), ` · ${r.from.age}${r.from.pronouns ? ` · ${r.from.pronouns}` : ""}`,
+        r.from.short_description ? h("p", {}, r.from.short_description) : null,
+        opened,
+        h("div", { class: "buttons" },
+          h("button", { type: "button", onclick: async () => {
+            const result = await state.conn.send("open_request", { conversation: r.conversation.id });
+            opened.replaceChildren(result.event ? h("blockquote", {}, formatted(result.event.text)) : "");
+          } }, "Open message"),
+          h("button", { type: "button", onclick: async () => {
+            await state.conn.send("accept", { conversation: r.conversation.id });
+            await refreshConversations();
+            await refreshRequests();
+            go(`conversation/${r.conversation.id}`);
+          } }, `Accept ${r.from.name}`),
+          h("button", { type: "button", onclick: async () => {
+            await state.conn.send("decline", { conversation: r.conversation.id });
+            await refreshRequests();
+            render();
+          } }, "Decline"),
+          h("button", { type: "button", class: "danger", onclick: async () => {
+            await state.conn.send("decline", { conversation: r.conversation.id, block: true });
+            await refreshRequests();
+            render();
+          } }, "Decline and block")));
+    })) : h("p", {}, "No requests waiting."),
+    newRequest(""));
+}
+
+function newRequest(name) {
+  return form(async (data) => {
+    const target = await api("GET", `/personas/by-name/${encodeURIComponent(data.get("to"))}`);
+    const result = await state.conn.send("request", { to: target.id, text: data.get("text") });
+    await refreshConversations();
+    announce(`Request sent to ${target.name}. It shows as pending until they accept.`);
+    go(`conversation/${result.conversation.id}`);
+  },
+  h("h3", {}, "Send a message request"),
+  field("To (persona name)", h("input", { name: "to", required: true, value: name })),
+  field("First message", h("textarea", { name: "text", rows: 3, required: true })),
+  h("button", { type: "submit" }, "Send request"));
+}
+
+function conversations() {
+  refreshConversations().then(() => {
+    const list = document.getElementById("conversation-list");
+    if (list) list.replaceWith(conversationList());
+  }).catch(() => {});
+  return h("section", {}, h("h2", {}, "Conversations"), conversationList());
+}
+
+function conversationList() {
+  const items = [...state.conversations.values()];
+  return h("ul", { class: "cards", id: "conversation-list" }, items.length ? items.map((c) => {
+    const others = c.members.filter((m) => m.persona.id !== state.persona.id);
+    const title = c.title || others.map((m) => m.persona.name).join(", ") || "Just you";
+    return h("li", {}, h("a", { href: `#conversation/${c.id}` }, title),
+      c.unread ? h("span", { class: "badge" }, `${c.unread} unread`) : null,
+      h("span", { class: "badge", "data-unread": c.stream }),
+      others.some((m) => m.state === "pending") ? h("span", { class: "hint" }, " · pending") : null);
+  }) : h("li", {}, "No conversations yet."));
+}
+
+function conversation(id) {
+  const stream = `conv:${id}`;
+  const c = state.conversations.get(id);
+  document.getElementById("view").dataset.stream = stream;
+  if (!c) {
+    refreshConversations().then(() => { if (state.conversations.has(id)) render(); }).catch(() => {});
+    return h("p", {}, "Loading…");
+  }
+  backfill(stream, "conversation_history", { conversation: id });
+  const others = c.members.filter((m) => m.persona.id !== state.persona.id);
+  const last = streamLines(stream).at(-1);
+  if (last) state.conn.send("read", { conversation: id, seq: last.seq }).catch(() => {});
+  const settings = form(async (data) => {
+    const result = await state.conn.send("conversation_settings", { conversation: id,
+      keep_days: Number(data.get("keep_days")), typing: Boolean(data.get("typing")),
+      receipts: Boolean(data.get("receipts")) });
+    state.conversations.set(id, result.conversation);
+    announce("Saved.");
+  },
+  field("Keep history", h("select", { name: "keep_days" },
+    [0, 1, 7, 30].map((d) => h("option", { value: d, selected: c.me.keep_days === d },
+      d ? `${d} days` : "Not stored (deleted once everyone has read it)")))),
+  h("div", { class: "check" }, h("input", { type: "checkbox", name: "typing", id: `typing-${id}`, checked: c.me.typing }),
+    h("label", { for: `typing-${id}` }, "Share typing indicators")),
+  h("div", { class: "check" }, h("input", { type: "checkbox", name: "receipts", id: `receipts-${id}`, checked: c.me.receipts }),
+    h("label", { for: `receipts-${id}` }, "Share read receipts")),
+  h("button", { type: "submit" }, "Save"));
+  return h("section", { class: "chat" },
+    h("div", { class: "chat-head" },
+      h("h2", {}, c.title || others.map((m) => m.persona.name).join(", ")),
+      h("p", { class: "hint" }, others.map((m) => `${m.persona.name}: ${m.state}`).join(" · ")),
+      others.length === 1 ? h("a", { href: `#propose/${encodeURIComponent(others[0].persona.id)}`,
+        class: "button" }, "Propose a scene") : null,
+      h("button", { type: "button", onclick: async () => {
+        await state.conn.send("leave_conversation", { conversation: id });
+        state.conversations.delete(id);
+        go("conversations");
+      } }, "Leave")),
+    log(stream),
+    composer(({ style, text }) => state.conn.send("send", { conversation: id, text, style })),
+    h("details", {}, h("summary", {}, "Privacy for this conversation"), settings));
+}
+
+// ------------------------------------------------------------------ settings
+
+function settings() {
+  const boundaries = form(async (data) => {
+    await state.conn.send("set_boundaries", { reach: data.get("reach"),
+      refuse_limit_conflicts: Boolean(data.get("refuse")), auto_reply: data.get("auto_reply") || "",
+      status: data.get("status") });
+    announce("Saved.");
+  },
+  h("h3", {}, `Who may reach ${state.persona.name}`),
+  field("Message requests from", h("select", { name: "reach", id: "reach" },
+    h("option", { value: "anyone" }, "Anyone"),
+    h("option", { value: "shared_room" }, "Only personas I share a room with"),
+    h("option", { value: "nobody" }, "Nobody"))),
+  h("div", { class: "check" }, h("input", { type: "checkbox", name: "refuse", id: "refuse" }),
+    h("label", { for: "refuse" }, "Refuse requests whose interests clash with my limits")),
+  field("Auto-reply to refused requests", h("input", { name: "auto_reply" })),
+  field("Status", h("select", { name: "status" },
+    ["online", "looking", "busy", "dnd", "away"].map((s) => h("option", { value: s }, s)))),
+  h("button", { type: "submit" }, "Save"));
+  state.conn.send("boundaries").then((r) => {
+    const b = r.boundaries;
+    boundaries.reach.value = b.reach;
+    boundaries.refuse.checked = b.refuse_limit_conflicts;
+    boundaries.auto_reply.value = b.auto_reply;
+    boundaries.status.value = b.status;
+  }).catch(() => {});
+  const blocks = h("ul", { class: "cards" });
+  state.conn.send("blocks").then((r) => {
+    blocks.replaceChildren(...(r.blocks.length ? r.blocks.map((b) => h("li", {}, b.persona.name, " ",
+      h("button", { type: "button", onclick: async () => {
+        await state.conn.send("unblock", { persona: b.persona.id });
+        render();
+      } }, `Unblock ${b.persona.name}`))) : [h("li", {}, "Nobody blocked.")]));
+  }).catch(() => {});
+  const erase = form(async (data) => {
+    await api("DELETE", "/accounts/me", { password: data.get("password"), confirm: "delete my account" });
+    await logout();
+  },
+  h("h3", {}, "Delete your account"),
+  h("p", { class: "hint" }, "Your personas and profiles go at once, and what you wrote in invite-only rooms is deleted. This cannot be undone."),
+  field("Password", h("input", { name: "password", type: "password", required: true, autocomplete: "current-password" })),
+  h("button", { type: "submit", class: "danger" }, "Delete my account"));
+  return h("section", {}, h("h2", {}, "Settings and privacy"), boundaries,
+    h("h3", {}, "Blocked"), blocks,
+    h("h3", {}, "Your data"),
+    h("p", {}, h("a", { href: "/api/v1/accounts/me/export", download: "" }, "Download everything stored about your account")),
+    erase);
+}
+
+// ------------------------------------------------------------------ router
+
+function route(name, id) {
+  switch (name) {
+    case "personas": return personas();
+    case "room": return room(id);
+    case "requests": return requests();
+    case "new-request": return h("section", {}, newRequest(decodeURIComponent(id || "")));
+    case "conversations": return conversations();
+    case "conversation": return conversation(id);
+    case "settings": return settings();
+    default: return rooms();
+  }
+}
+
+export const views = { route, welcome, personas, line, whoList, log, composer };
