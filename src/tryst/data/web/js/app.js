@@ -259,7 +259,11 @@ function header() {
 }
 
 export function render() {
+  const previous = state.route;
   state.route = location.hash.slice(1);
+  // Whatever is being typed survives a re-render of the same screen.
+  const draft = previous === state.route
+    ? document.querySelector("#view .composer textarea")?.value : "";
   header();
   const nav = document.getElementById("nav");
   nav.hidden = !state.account;
@@ -280,6 +284,8 @@ export function render() {
   }
   const log = main.querySelector(".log");
   if (log) log.scrollTop = log.scrollHeight;
+  const box = main.querySelector(".composer textarea");
+  if (box && draft) box.value = draft;
   updateStopBar();
 }
 

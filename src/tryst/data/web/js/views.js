@@ -51,7 +51,8 @@ function personaMenu(anchor, persona) {
     h("button", { type: "button", role: "menuitem", onclick: act(async () => {
       await state.conn.send("block", { persona: persona.id });
       announce(`Blocked ${persona.name}. They will not see that you did.`);
-      render();
+      for (const roomId of state.rooms.keys()) loadWho(roomId);
+      softRender();
     }) }, `Block ${persona.name}`),
     h("button", { type: "button", role: "menuitem", onclick: act(async () => {
       await state.conn.send("mute", { persona: persona.id, minutes: 60 });
