@@ -328,3 +328,76 @@ async def test_keyboard_alone_at_phone_width_in_the_dark(server: Running,
         raise
     finally:
         await context.close()
+
+
+async def test_settings_export_logout_login_and_delete(server: Running,
+                                                       browser: Browser) -> None:
+    context = await browser.new_context(accept_downloads=True)
+    page = await context.new_page()
+    someone = Person(page, "Lee Settings")
+    try:
+        await someone.sign_up(server.base)
+        username = await page.evaluate(
+            "fetch('/api/v1/accounts/me').then((r) => r.json()).then((a) => a.username)")
+        await someone.make_persona()
+        # A second persona, then switching back to the first from the header.
+        first = await page.locator("#persona-switch").input_value()
+        await page.get_by_role("link", name="Personas").click()
+        second = Person(page, "Lee Second")
+        await second.make_persona()
+        await expect(page.locator("#persona-switch")).not_to_have_value(first)
+        await page.locator("#persona-switch").select_option(label="Lee Settings")
+        await expect(page.locator("#persona-switch")).to_have_value(first)
+        await expect(page.locator("#status")).to_have_text("Online")
+        # Editing a persona: a pronoun added, saved, shown.
+        await page.get_by_role("link", name="Personas").click()
+        await page.locator("details", has_text="Edit").first.locator("summary").click()
+        edit = page.locator("form", has=page.get_by_role("heading", name="Edit Lee Settings"))
+        await edit.get_by_label("Pronouns", exact=True).fill("they/them")
+        await edit.get_by_role("button", name="Save").click()
+        await expect(page.locator(".cards li", has_text="Lee Settings")).to_contain_text(
+            "they/them")
+        # Who may reach me: saved, and shown again when the page comes back.
+        await page.get_by_role("link", name="Settings").click()
+        await page.get_by_label("Message requests from", exact=True).select_option("nobody")
+        await page.get_by_role("button", name="Save").first.click()
+        await expect(page.locator("#announcer")).to_have_text("Saved.")
+        await page.reload()
+        await expect(page.locator("#status")).to_have_text("Online")
+        await page.get_by_role("link", name="Settings").click()
+        await expect(page.get_by_label("Message requests from", exact=True)).to_have_value(
+            "nobody")
+        # Everything stored about the account, as a download.
+        async with page.expect_download() as download:
+            await page.get_by_role("link", name="Download everything stored").click()
+        saved = await (await download.value).path()
+        assert username in saved.read_text("utf-8")
+        # Log out, then back in.
+        await page.get_by_role("button", name="Log out").click()
+        await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        await expect(page.locator("#nav")).to_be_hidden()
+        login = page.locator("form", has=page.get_by_role("heading", name="Log in"))
+        await login.get_by_label("Username", exact=True).fill(username)
+        await login.get_by_label("Password", exact=True).fill("wrong password here")
+        await login.get_by_role("button", name="Log in").click()
+        await expect(login.locator(".error")).to_be_visible()
+        await login.get_by_label("Password", exact=True).fill(PASSWORD)
+        await login.get_by_role("button", name="Log in").click()
+        await expect(page.locator("#persona-switch")).to_have_value(re.compile("^p_"))
+        # Delete the account: the wrong password changes nothing, the right one erases it.
+        await page.get_by_role("link", name="Settings").click()
+        erase = page.locator("form", has=page.get_by_role("heading", name="Delete your account"))
+        await erase.get_by_label("Password", exact=True).fill("not the password")
+        await erase.get_by_role("button", name="Delete my account").click()
+        await expect(erase.locator(".error")).to_contain_text("password")
+        await erase.get_by_label("Password", exact=True).fill(PASSWORD)
+        await erase.get_by_role("button", name="Delete my account").click()
+        await expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
+        gone = await page.evaluate("fetch('/api/v1/accounts/me').then((r) => r.status)")
+        assert gone == 401
+        assert not someone.errors, someone.errors
+    except BaseException:
+        await keep_screenshots([someone], "settings")
+        raise
+    finally:
+        await context.close()
