@@ -161,7 +161,7 @@ async def test_the_whole_journey_in_two_browsers_and_a_blocked_third(
         who = ada.page.get_by_role("list", name="Who is here")
         await expect(who.get_by_role("button", name="Cy Web")).to_be_visible()
         await who.get_by_role("button", name="Cy Web").click()
-        await ada.page.get_by_role("menuitem", name="Block Cy Web").click()
+        await ada.page.get_by_role("button", name="Block Cy Web").click()
         await ada.say("Good evening, everyone.")
         await expect(bo.line("Good evening, everyone.")).to_be_visible()
         await bo.say("/me waves from the doorway.")
@@ -273,6 +273,11 @@ async def test_a_dropped_connection_resumes_without_loss_or_repeats(
         await bo.page.get_by_role("button", name="Join Drop Room").click()
         await expect(bo.page.get_by_role("heading", name="Drop Room")).to_be_visible()
         await bo.say("line one")
+        await expect(ada.line("line one")).to_have_count(1)
+        # A reload: the page starts with no positions of its own, only the server's.
+        await ada.page.reload()
+        await expect(ada.page.locator("#status")).to_have_text("Online")
+        await expect(ada.page.get_by_role("heading", name="Drop Room")).to_be_visible()
         await expect(ada.line("line one")).to_have_count(1)
         # The server drops Ada's connection; Bo talks meanwhile.
         ann = ada.page.locator("#status")

@@ -59,17 +59,28 @@ export function streamLines(stream) {
 function onEvent(frame) {
   if (frame.type === "event") {
     const lines = streamLines(frame.stream);
+    if (frame.kind === "redaction") {
+      // A deleted persona's lines go from the screen too.
+      const gone = new Set(frame.data?.seqs || []);
+      state.lines.set(frame.stream, lines.filter((e) => !gone.has(e.seq)));
+      if (currentStream() === frame.stream) softRender();
+      return;
+    }
     lines.push(frame);
     if (lines.length > LINES_KEPT) lines.splice(0, lines.length - LINES_KEPT);
+    if (frame.stream.startsWith("room:") && frame.kind === "leave"
+        && frame.persona?.id === state.persona?.id) {
+      state.rooms.delete(frame.stream.slice(5)); // left, or removed by a moderator
+    }
     if (frame.stream.startsWith("scene:")) refreshScenes();
     if (frame.stream.startsWith("room:") && (frame.kind === "join" || frame.kind === "leave")) {
       loadWho(frame.stream.slice(5));
     }
     const open = currentStream();
     if (open === frame.stream) {
-      appendLine(frame);
-      if (frame.persona && frame.persona.id !== state.persona?.id && frame.text) {
-        announce(`${frame.persona.name}: ${frame.text}`);
+      appendLine(frame); // the log is a live region: screen readers read it there
+      if (frame.stream.startsWith("conv:") && frame.seq) {
+        state.conn.send("read", { conversation: frame.stream.slice(5), seq: frame.seq }).catch(() => {});
       }
     } else if (frame.kind !== "join" && frame.text) {
       markUnread(frame.stream);
@@ -87,7 +98,7 @@ function onEvent(frame) {
     const lines = streamLines(frame.stream);
     lines.push({ ...frame, kind: "whisper", persona: frame.from });
     if (currentStream() === frame.stream) appendLine(lines[lines.length - 1]);
-    announce(`${frame.from.name} whispers: ${frame.text}`);
+    else if (frame.from.id !== state.persona?.id) announce(`${frame.from.name} whispers: ${frame.text}`);
   }
 }
 
@@ -155,19 +166,32 @@ export function refreshScenes() {
   }, 50);
 }
 
+// STOP is there whenever someone is signed in with a persona: it pauses every running
+// scene of the account, including those of its other personas, which this page does not
+// list.
 export function updateStopBar() {
-  const running = [...state.scenes.values()].filter((s) => s.status === "active" || s.status === "paused");
-  document.getElementById("stop-bar").hidden = running.length === 0;
+  document.getElementById("stop-bar").hidden = !(state.account && state.persona);
 }
 
 async function onHello(result) {
   state.account = result.account;
   if (result.persona) state.persona = result.persona;
   const joined = Object.keys(result.streams || {}).filter((s) => s.startsWith("room:"));
+  const unnamed = [];
   for (const stream of joined) {
     const id = stream.slice(5);
-    if (!state.rooms.has(id)) state.rooms.set(id, { id, name: id });
+    if (!state.rooms.has(id)) {
+      state.rooms.set(id, { id, name: "…" });
+      unnamed.push(id);
+    }
   }
+  // After a reload the page knows its rooms only by id: fetch their names.
+  await Promise.all(unnamed.map(async (id) => {
+    try {
+      const room = await api("GET", `/rooms/${encodeURIComponent(id)}?persona_id=${encodeURIComponent(state.persona.id)}`);
+      state.rooms.set(id, room);
+    } catch { /* left meanwhile */ }
+  }));
   await Promise.all([refreshRequests(), refreshConversations().catch(() => {}),
                      refreshScenes()]);
   header();
@@ -186,11 +210,28 @@ export function softRender() {
 }
 
 function onStatus({ online, pending }) {
+  // Only the change between online and offline is announced; the count is just shown.
   const el = document.getElementById("status");
-  el.textContent = online
-    ? (pending ? `Online · sending ${pending}` : "Online")
-    : `Offline · reconnecting${pending ? ` · ${pending} waiting to send` : ""}`;
+  const text = online ? "Online" : "Offline · reconnecting";
+  if (el.textContent !== text) el.textContent = text;
   el.className = online ? "status online" : "status offline";
+  document.getElementById("pending").textContent = pending
+    ? (online ? `sending ${pending}` : `${pending} waiting to send`) : "";
+}
+
+async function onEnded(reason) {
+  if (reason === "signed_out") {
+    clearSession();
+    announce("You were signed out.");
+    go("");
+    render();
+    return;
+  }
+  // The persona was deleted (perhaps in another tab): carry on as another one.
+  state.personas = (await api("GET", "/personas")).personas;
+  state.persona = state.personas[0] || null;
+  connect();
+  go(state.persona ? "rooms" : "personas");
 }
 
 // ------------------------------------------------------------------ session
@@ -219,25 +260,40 @@ export function connect() {
   if (state.conn) state.conn.close();
   state.lines.clear();
   state.rooms.clear();
-  state.conn = new Connection({ onEvent, onStatus, onHello });
+  state.conn = new Connection({ onEvent, onStatus, onHello, onEnded });
   state.conn.open(state.persona ? state.persona.id : null);
 }
 
-export async function usePersona(persona) {
+export async function usePersona(persona, { stay = false } = {}) {
   state.persona = persona;
   sessionStorage.setItem("tryst.persona", persona.id);
   connect();
-  go("rooms");
+  if (stay) render();
+  else go("rooms");
 }
 
-export async function logout() {
-  try { await api("DELETE", "/sessions/current"); } catch { /* gone already */ }
+function clearSession() {
   if (state.conn) state.conn.close();
   state.conn = null;
   state.account = null;
   state.persona = null;
+  state.personas = [];
+  state.requests = [];
+  state.rooms.clear();
+  state.lines.clear();
+  state.scenes.clear();
+  state.conversations.clear();
+  state.who.clear();
   sessionStorage.removeItem("tryst.persona");
+  document.getElementById("request-count").textContent = "";
+  document.getElementById("pending").textContent = "";
   document.getElementById("status").textContent = "Not signed in";
+}
+
+export async function logout() {
+  if (state.conn) state.conn.close(); // before the server closes it, so no reconnect
+  try { await api("DELETE", "/sessions/current"); } catch { /* gone already */ }
+  clearSession();
   go("");
   render();
 }
@@ -277,6 +333,11 @@ export function render() {
     view = (sceneViews.route(name, id) || views.route(name, id));
   }
   main.replaceChildren(view);
+  if (previous !== state.route) {
+    // A new screen: start reading at its heading.
+    const heading = main.querySelector("h2");
+    if (heading) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
+  }
   for (const link of nav.querySelectorAll("a")) {
     const current = state.route.split("/")[0] === link.getAttribute("href").slice(1);
     if (current) link.setAttribute("aria-current", "page");
@@ -297,13 +358,24 @@ document.getElementById("nav").addEventListener("click", (e) => {
 });
 
 document.getElementById("stop").addEventListener("click", async () => {
-  // One action stops every running scene of this account.
-  try {
-    await state.conn.send("red");
-    announce("Red called: every scene you are in is paused.");
-  } catch (err) {
-    announce(problem(err));
+  // One action stops every running scene of this account. Offline, it waits in the
+  // queue and goes first thing on reconnecting; if the connection drops with it in
+  // flight, it is sent again (calling red twice is harmless).
+  for (let attempt = 0; attempt < 10 && state.conn; attempt++) {
+    try {
+      const result = await state.conn.send("red");
+      announce(result.paused.length ? "Red called: every scene you are in is paused."
+                                    : "You are in no running scene.");
+      return;
+    } catch (err) {
+      if (err.code !== "connection_lost") { announce(problem(err)); return; }
+    }
   }
+});
+
+document.querySelector(".skip").addEventListener("click", (e) => {
+  e.preventDefault(); // the router owns the hash
+  document.getElementById("view").focus();
 });
 
 start();

@@ -4,7 +4,7 @@
 import { api } from "./net.js";
 import { h } from "./markup.js";
 import { announce, go, problem, render, showError, state, streamLines, tagName } from "./app.js";
-import { views } from "./views.js";
+import { decode, safely, views } from "./views.js";
 
 const CHANNELS = [
   ["text", "Text"], ["images", "Images"], ["camera", "Camera"], ["device", "Device control"],
@@ -132,11 +132,11 @@ function paused(scene) {
   return h("div", { class: "paused", role: "alert" },
     h("h3", {}, "Paused: red was called"),
     h("p", {}, red?.data?.check_in || "The scene is paused for everyone."),
-    waiting ? h("button", { type: "button", onclick: async () => {
+    waiting ? h("button", { type: "button", onclick: safely(async () => {
       const result = await state.conn.send("resume_scene", { scene: scene.id });
       state.scenes.set(scene.id, result.scene);
       render();
-    } }, "I'm OK: resume") : h("p", {}, "You confirmed. Waiting for the others."));
+    }) }, "I'm OK: resume") : h("p", {}, "You confirmed. Waiting for the others."));
 }
 
 function detail(id) {
@@ -146,11 +146,11 @@ function detail(id) {
     h("a", { href: "#scenes" }, "Back to scenes"));
   main.dataset.stream = scene.stream;
   const running = scene.status === "active" || scene.status === "paused";
-  const leave = h("button", { type: "button", onclick: async () => {
+  const leave = h("button", { type: "button", onclick: safely(async () => {
     await state.conn.send("leave_scene", { scene: id });
     state.scenes.delete(id);
     go("scenes");
-  } }, "Leave scene");
+  }) }, "Leave scene");
   const parts = [h("h2", {}, `Scene: ${scene.card.title}`), h("p", { class: "status-line" }, `Status: ${scene.status}`), card(scene)];
   if (scene.me.state === "invited") parts.push(answer(scene));
   if (scene.status === "proposed" && scene.proposer === state.persona.id) {
@@ -168,10 +168,10 @@ function detail(id) {
       views.composer(({ style, text }) => state.conn.send("scene_send", { scene: id, text, style }),
                      { label: "Scene message" }),
       h("div", { class: "buttons" },
-        h("button", { type: "button", class: "yellow", onclick: async () => {
+        h("button", { type: "button", class: "yellow", onclick: safely(async () => {
           await state.conn.send("yellow", { scene: id });
           announce("Yellow: you asked everyone to slow down.");
-        } }, "Yellow: slow down"),
+        }) }, "Yellow: slow down"),
         leave),
       consentControls(scene));
   } else parts.push(leave);
@@ -183,7 +183,7 @@ function refresh() {
   if (name === "scene" && id) {
     // Keep what the person is typing: only rebuild when the scene's shape changed.
     const scene = state.scenes.get(id);
-    const key = scene ? `${scene.status}|${scene.me.state}|${scene.card.version}|${scene.waiting_for.join()}|${Object.keys(scene.me.grants).join()}|${scene.participants.map((p) => p.state).join()}` : "gone";
+    const key = scene ? `${scene.id}|${scene.status}|${scene.me.state}|${scene.card.version}|${scene.waiting_for.join()}|${Object.keys(scene.me.grants).join()}|${scene.participants.map((p) => p.state).join()}` : "gone";
     const main = document.getElementById("view");
     if (main.dataset.sceneKey === key) return;
     const typing = main.querySelector("textarea")?.value;
@@ -196,7 +196,7 @@ function refresh() {
 
 function route(name, id) {
   if (name === "scenes") return list();
-  if (name === "propose") return propose(id ? decodeURIComponent(id) : null);
+  if (name === "propose") return propose(decode(id) || null);
   if (name === "scene") return detail(id);
   return null;
 }

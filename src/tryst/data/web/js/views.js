@@ -32,38 +32,62 @@ function form(onsubmit, ...children) {
   return el;
 }
 
+// A click handler that reports failures instead of dropping them.
+export function safely(fn) {
+  return async (...args) => {
+    try { await fn(...args); } catch (err) { announce(problem(err)); }
+  };
+}
+
 // ------------------------------------------------------------------ lines
 
 function personaButton(persona) {
-  return h("button", { type: "button", class: "who-button", "aria-haspopup": "true",
+  if (!persona || !persona.id) return h("span", {}, persona ? persona.name : "");
+  if (persona.id === state.persona?.id) return h("strong", {}, persona.name);
+  return h("button", { type: "button", class: "who-button", "aria-expanded": "false",
     onclick: (e) => personaMenu(e.currentTarget, persona) }, persona.name);
 }
 
+// Actions on a persona: a small disclosure of plain buttons, placed over the page (not
+// inside the message log, whose live region would read it out), closed by Escape or by
+// moving focus away, and handing focus back to the name it came from.
 function personaMenu(anchor, persona) {
   document.querySelectorAll(".menu").forEach((m) => m.remove());
-  if (persona.id === state.persona?.id) return;
-  const close = () => menu.remove();
+  const close = () => {
+    menu.remove();
+    anchor.setAttribute("aria-expanded", "false");
+    if (document.body.contains(anchor)) anchor.focus();
+  };
   const act = (fn) => async () => {
     try { await fn(); } catch (err) { announce(problem(err)); }
     close();
   };
-  const menu = h("div", { class: "menu", role: "menu" },
-    h("button", { type: "button", role: "menuitem", onclick: act(async () => {
+  const box = anchor.getBoundingClientRect();
+  const menu = h("div", { class: "menu", role: "group", "aria-label": `Actions for ${persona.name}`,
+                          },
+    h("button", { type: "button", onclick: act(async () => {
       await state.conn.send("block", { persona: persona.id });
       announce(`Blocked ${persona.name}. They will not see that you did.`);
       for (const roomId of state.rooms.keys()) loadWho(roomId);
       softRender();
     }) }, `Block ${persona.name}`),
-    h("button", { type: "button", role: "menuitem", onclick: act(async () => {
+    h("button", { type: "button", onclick: act(async () => {
       await state.conn.send("mute", { persona: persona.id, minutes: 60 });
       announce(`Muted ${persona.name} for an hour.`);
     }) }, "Mute for an hour"),
-    h("button", { type: "button", role: "menuitem", onclick: act(async () => {
+    h("button", { type: "button", onclick: act(async () => {
       go(`new-request/${encodeURIComponent(persona.name)}`);
     }) }, "Send a message request"),
-    h("button", { type: "button", role: "menuitem", onclick: close }, "Close"));
-  menu.addEventListener("keydown", (e) => { if (e.key === "Escape") { close(); anchor.focus(); } });
-  anchor.after(menu);
+    h("button", { type: "button", onclick: close }, "Close"));
+  menu.addEventListener("keydown", (e) => { if (e.key === "Escape") close(); });
+  menu.addEventListener("focusout", (e) => {
+    if (!menu.contains(e.relatedTarget)) { menu.remove(); anchor.setAttribute("aria-expanded", "false"); }
+  });
+  // Position with the CSSOM (not a style attribute, which the CSP forbids).
+  menu.style.top = `${window.scrollY + box.bottom}px`;
+  menu.style.left = `${Math.min(window.scrollX + box.left, window.innerWidth - 240)}px`;
+  document.body.append(menu);
+  anchor.setAttribute("aria-expanded", "true");
   menu.querySelector("button").focus();
 }
 
@@ -90,8 +114,32 @@ function line(event) {
     case "system":
     case "notice":
       return h("p", { class: "line meta" }, stamp, " ", event.text);
-    default:
-      return null;
+    default: {
+      const notice = sceneNotice(event);
+      return notice ? h("p", { class: "line meta" }, stamp, " ", notice) : null;
+    }
+  }
+}
+
+// How a scene's own notices read in its log.
+function sceneNotice(event) {
+  const who = event.persona?.name || "";
+  const d = event.data || {};
+  switch (event.kind) {
+    case "proposed": return `${who} proposed the scene`;
+    case "countered": return `${who} proposed a changed card (version ${d.card?.version})`;
+    case "accepted": return `${who} accepted: ${(d.channels || []).join(", ")}`;
+    case "declined": return `${who} declined`;
+    case "started": return "The scene started";
+    case "red": return `${who} called RED: the scene is paused for everyone`;
+    case "yellow": return `${who} called yellow: slow down`;
+    case "resume_confirmed": return `${who} is ready to resume`;
+    case "resumed": return "Everyone confirmed: the scene resumed";
+    case "consent": return d.granted ? `${who} shares ${d.channel}` : `${who} stopped sharing ${d.channel}`;
+    case "logging": return d.shredded ? "The log was shredded: nothing more is kept" : null;
+    case "left": return `${who} left`;
+    case "ended": return "The scene ended";
+    default: return null;
   }
 }
 
@@ -143,7 +191,7 @@ function composer(send, { whisper = false, label = "Message" } = {}) {
     try {
       await send(parsed);
     } catch (err) {
-      input.value = raw; // nothing lost: put it back to try again
+      if (!input.value) input.value = raw; // nothing lost: put it back to try again
       showError(box, err);
     }
   }
@@ -223,9 +271,10 @@ function personaForm(existing) {
     if (existing) {
       const updated = await api("PATCH", `/personas/${existing.id}`, body);
       state.personas = state.personas.map((x) => (x.id === updated.id ? updated : x));
-      if (state.persona?.id === updated.id) state.persona = updated;
       announce("Persona saved.");
-      render();
+      // The connection acts with the persona as it was: reconnect to use the new one.
+      if (state.persona?.id === updated.id) await usePersona(updated, { stay: true });
+      else render();
     } else {
       const created = await api("POST", "/personas", body);
       state.personas.push(created);
@@ -260,17 +309,17 @@ function personas() {
 // ------------------------------------------------------------------ rooms
 
 function rooms() {
-  const results = h("ul", { class: "cards", "aria-live": "polite" });
+  const results = h("ul", { class: "cards", "aria-label": "Rooms found" });
   async function search(q) {
     const found = await state.conn.send("list_rooms", q ? { query: q } : {});
     results.replaceChildren(...found.rooms.map((r) => h("li", {},
       h("strong", {}, r.name), ` · ${r.member_count} here · ${r.rating}`,
       r.topic ? h("p", {}, r.topic) : null,
-      h("button", { type: "button", onclick: async () => {
+      h("button", { type: "button", onclick: safely(async () => {
         await state.conn.send("join", { room: r.id });
         state.rooms.set(r.id, r);
         go(`room/${r.id}`);
-      } }, state.rooms.has(r.id) ? "Open" : `Join ${r.name}`))));
+      }) }, state.rooms.has(r.id) ? "Open" : `Join ${r.name}`))));
     if (!found.rooms.length) results.append(h("li", {}, "No rooms found."));
   }
   const searchForm = form(async (data) => search(data.get("q")),
@@ -308,16 +357,22 @@ function backfill(stream, type, fields) {
     const lines = streamLines(stream);
     const known = new Set(lines.map((e) => e.seq));
     const older = result.events.filter((e) => !known.has(e.seq));
+    for (const e of result.events) state.conn.advance(stream, e.seq);
     if (!older.length) return;
     lines.unshift(...older);
-    lines.sort((a, b) => (a.seq || 0) - (b.seq || 0));
+    // By time, then seq: whispers have no seq but do have a time.
+    lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : (a.seq || 0) - (b.seq || 0)));
     if (document.getElementById("view").dataset.stream === stream) softRender();
   }).catch(() => {});
 }
 
 function room(id) {
   const stream = `room:${id}`;
-  const info = state.rooms.get(id) || { name: "Room" };
+  const info = state.rooms.get(id);
+  if (!info) {
+    return h("section", {}, h("h2", {}, "Not in this room"),
+      h("p", {}, "Join a room from the list before talking in it."), h("a", { href: "#rooms" }, "Rooms"));
+  }
   document.getElementById("view").dataset.stream = stream;
   loadWho(id);
   backfill(stream, "history", { room: id });
@@ -337,11 +392,11 @@ function room(id) {
   return h("section", { class: "chat" },
     h("div", { class: "chat-head" }, h("h2", {}, info.name),
       info.topic ? h("p", { class: "topic" }, info.topic) : null,
-      h("button", { type: "button", onclick: async () => {
+      h("button", { type: "button", onclick: safely(async () => {
         await state.conn.send("leave", { room: id });
         state.rooms.delete(id);
         go("rooms");
-      } }, "Leave room")),
+      }) }, "Leave room")),
     h("div", { class: "chat-body" }, log(stream),
       h("aside", {}, h("h3", {}, "Here"), whoList(id))),
     composer(send, { whisper: true }));
@@ -359,26 +414,26 @@ function requests() {
         r.from.short_description ? h("p", {}, r.from.short_description) : null,
         opened,
         h("div", { class: "buttons" },
-          h("button", { type: "button", onclick: async () => {
+          h("button", { type: "button", onclick: safely(async () => {
             const result = await state.conn.send("open_request", { conversation: r.conversation.id });
             opened.replaceChildren(result.event ? h("blockquote", {}, formatted(result.event.text)) : "");
-          } }, "Open message"),
-          h("button", { type: "button", onclick: async () => {
+          }) }, "Open message"),
+          h("button", { type: "button", onclick: safely(async () => {
             await state.conn.send("accept", { conversation: r.conversation.id });
             await refreshConversations();
             await refreshRequests();
             go(`conversation/${r.conversation.id}`);
-          } }, `Accept ${r.from.name}`),
-          h("button", { type: "button", onclick: async () => {
+          }) }, `Accept ${r.from.name}`),
+          h("button", { type: "button", onclick: safely(async () => {
             await state.conn.send("decline", { conversation: r.conversation.id });
             await refreshRequests();
             render();
-          } }, "Decline"),
-          h("button", { type: "button", class: "danger", onclick: async () => {
+          }) }, "Decline"),
+          h("button", { type: "button", class: "danger", onclick: safely(async () => {
             await state.conn.send("decline", { conversation: r.conversation.id, block: true });
             await refreshRequests();
             render();
-          } }, "Decline and block")));
+          }) }, "Decline and block")));
     })) : h("p", {}, "No requests waiting."),
     newRequest(""));
 }
@@ -437,7 +492,7 @@ function conversation(id) {
     announce("Saved.");
   },
   field("Keep history", h("select", { name: "keep_days" },
-    [0, 1, 7, 30].map((d) => h("option", { value: d, selected: c.me.keep_days === d },
+    [...new Set([0, 1, 7, 30, c.me.keep_days])].sort((a, b) => a - b).map((d) => h("option", { value: d, selected: c.me.keep_days === d },
       d ? `${d} days` : "Not stored (deleted once everyone has read it)")))),
   h("div", { class: "check" }, h("input", { type: "checkbox", name: "typing", id: `typing-${id}`, checked: c.me.typing }),
     h("label", { for: `typing-${id}` }, "Share typing indicators")),
@@ -450,11 +505,11 @@ function conversation(id) {
       h("p", { class: "hint" }, others.map((m) => `${m.persona.name}: ${m.state}`).join(" · ")),
       others.length === 1 ? h("a", { href: `#propose/${encodeURIComponent(others[0].persona.id)}`,
         class: "button" }, "Propose a scene") : null,
-      h("button", { type: "button", onclick: async () => {
+      h("button", { type: "button", onclick: safely(async () => {
         await state.conn.send("leave_conversation", { conversation: id });
         state.conversations.delete(id);
         go("conversations");
-      } }, "Leave")),
+      }) }, "Leave")),
     log(stream),
     composer(({ style, text }) => state.conn.send("send", { conversation: id, text, style })),
     h("details", {}, h("summary", {}, "Privacy for this conversation"), settings));
@@ -479,21 +534,23 @@ function settings() {
   field("Auto-reply to refused requests", h("input", { name: "auto_reply" })),
   field("Status", h("select", { name: "status" },
     ["online", "looking", "busy", "dnd", "away"].map((s) => h("option", { value: s }, s)))),
-  h("button", { type: "submit" }, "Save"));
+  h("button", { type: "submit", disabled: true }, "Save"));
+  // Saving before the current choices are shown would overwrite them with defaults.
   state.conn.send("boundaries").then((r) => {
     const b = r.boundaries;
     boundaries.reach.value = b.reach;
     boundaries.refuse.checked = b.refuse_limit_conflicts;
     boundaries.auto_reply.value = b.auto_reply;
     boundaries.status.value = b.status;
-  }).catch(() => {});
+    boundaries.querySelector("button[type=submit]").disabled = false;
+  }).catch((err) => showError(boundaries, err));
   const blocks = h("ul", { class: "cards" });
   state.conn.send("blocks").then((r) => {
     blocks.replaceChildren(...(r.blocks.length ? r.blocks.map((b) => h("li", {}, b.persona.name, " ",
-      h("button", { type: "button", onclick: async () => {
+      h("button", { type: "button", onclick: safely(async () => {
         await state.conn.send("unblock", { persona: b.persona.id });
         render();
-      } }, `Unblock ${b.persona.name}`))) : [h("li", {}, "Nobody blocked.")]));
+      }) }, `Unblock ${b.persona.name}`))) : [h("li", {}, "Nobody blocked.")]));
   }).catch(() => {});
   const erase = form(async (data) => {
     await api("DELETE", "/accounts/me", { password: data.get("password"), confirm: "delete my account" });
@@ -512,12 +569,17 @@ function settings() {
 
 // ------------------------------------------------------------------ router
 
+// A part of the address as text; a malformed one (a crafted link) is just empty.
+export function decode(part) {
+  try { return decodeURIComponent(part || ""); } catch { return ""; }
+}
+
 function route(name, id) {
   switch (name) {
     case "personas": return personas();
     case "room": return room(id);
     case "requests": return requests();
-    case "new-request": return h("section", {}, newRequest(decodeURIComponent(id || "")));
+    case "new-request": return h("section", {}, newRequest(decode(id)));
     case "conversations": return conversations();
     case "conversation": return conversation(id);
     case "settings": return settings();
