@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Running
+from tryst.domain import fingerprint
 
 CHROMIUM = Path(os.environ.get("TRYST_CHROMIUM", "/usr/bin/chromium"))
 REQUIRED = bool(os.environ.get("TRYST_REQUIRE_BROWSER"))
@@ -406,3 +407,48 @@ async def test_settings_export_logout_login_and_delete(server: Running,
         raise
     finally:
         await context.close()
+
+
+async def test_a_kept_log_is_downloaded_and_shredded(server: Running,
+                                                     browser: Browser) -> None:
+    people: list[Person] = []
+    try:
+        ada = await person(browser, server.base, "Ivy Log")
+        bo = await person(browser, server.base, "Jon Log")
+        people += [ada, bo]
+        await ada.page.get_by_role("link", name="Scenes").click()
+        await ada.page.get_by_role("link", name="Propose a scene").click()
+        proposal = ada.page.locator("form.propose")
+        await proposal.get_by_label(re.compile("Invite")).fill("Jon Log")
+        await proposal.get_by_label("Title", exact=True).fill("Kept evening")
+        await proposal.get_by_role("group", name="Channels").get_by_label(
+            re.compile("^Keep a log")).check()
+        await proposal.get_by_role("button", name="Send proposal").click()
+        await expect(ada.page.get_by_role("heading", name="Scene: Kept evening")).to_be_visible()
+        await bo.page.get_by_role("link", name="Scenes").click()
+        await bo.page.get_by_role("link", name="Kept evening").click()
+        answer = bo.page.locator("form.answer")
+        await answer.get_by_label(re.compile("^Keep a log")).check()
+        await answer.get_by_role("button", name="Accept with these channels").click()
+        await expect(ada.page.locator(".status-line")).to_have_text("Status: active")
+        await ada.say("A line worth keeping.")
+        await expect(bo.line("A line worth keeping.")).to_be_visible()
+        await bo.page.get_by_role("link", name="Scenes").click()
+        logs = bo.page.get_by_role("list", name="Kept logs")
+        await expect(logs).to_contain_text("Kept evening")
+        async with bo.page.expect_download() as download:
+            await logs.get_by_role("link", name="Download as text").click()
+        text = (await (await download.value).path()).read_text("utf-8")
+        assert fingerprint.find(text), "the download carries no fingerprint"
+        visible = "".join(ch for ch in text
+                          if ch not in fingerprint.ALPHABET and ch != fingerprint.MARK)
+        assert "Ivy Log: A line worth keeping." in visible
+        await logs.get_by_role("button", name="Shred this log").click()
+        await expect(logs).to_contain_text("shredded")
+        await ada.page.get_by_role("link", name="Scenes").click()
+        await expect(ada.page.get_by_role("list", name="Kept logs")).to_contain_text(
+            "shredded")
+        assert not [e for p in people for e in p.errors]
+    except BaseException:
+        await keep_screenshots(people, "logs")
+        raise

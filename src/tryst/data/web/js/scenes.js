@@ -61,6 +61,29 @@ function propose(personaId) {
   return el;
 }
 
+function logList() {
+  const list = h("ul", { class: "cards", "aria-label": "Kept logs" }, h("li", {}, "Loading…"));
+  state.conn.send("logs").then((result) => {
+    list.replaceChildren(...(result.logs.length ? result.logs.map((log) => {
+      const names = log.participants.map((p) => p.name).join(", ");
+      if (log.shredded_at) {
+        return h("li", {}, `A log with ${names}: shredded, nobody can read it any more.`);
+      }
+      const link = (format, label) => h("a", { class: "button", download: "",
+        href: `/api/v1/scene-logs/${encodeURIComponent(log.id)}/export?format=${format}` }, label);
+      return h("li", {}, h("strong", {}, log.title), ` · with ${names}`,
+        h("div", { class: "buttons" }, link("text", "Download as text"), link("html", "Download as a web page"),
+          h("button", { type: "button", class: "danger", onclick: safely(async () => {
+            await state.conn.send("withdraw_log", { log: log.id });
+            announce("The log was shredded for everyone.");
+            render();
+          }) }, "Shred this log")),
+        h("p", { class: "hint" }, "Each download carries an invisible fingerprint that tells which download a leaked copy came from."));
+    }) : [h("li", {}, "No logs: a scene is kept only when everyone in it turns logging on.")]));
+  }).catch((err) => list.replaceChildren(h("li", { class: "error" }, problem(err))));
+  return list;
+}
+
 function list() {
   const scenes = [...state.scenes.values()];
   return h("section", {}, h("h2", {}, "Scenes"),
@@ -68,7 +91,8 @@ function list() {
     scenes.length ? h("ul", { class: "cards" }, scenes.map((s) => h("li", {},
       h("a", { href: `#scene/${s.id}` }, s.card.title), ` · ${s.status}`,
       s.me.state === "invited" ? h("span", { class: "badge" }, "waiting for your answer") : null)))
-      : h("p", {}, "No scenes yet."));
+      : h("p", {}, "No scenes yet."),
+    h("h3", {}, "Kept logs"), logList());
 }
 
 function card(scene) {

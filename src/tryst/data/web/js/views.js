@@ -560,8 +560,17 @@ function settings() {
   h("p", { class: "hint" }, "Your personas and profiles go at once, and what you wrote in invite-only rooms is deleted. This cannot be undone."),
   field("Password", h("input", { name: "password", type: "password", required: true, autocomplete: "current-password" })),
   h("button", { type: "submit", class: "danger" }, "Delete my account"));
+  const mutes = h("ul", { class: "cards", "aria-label": "Muted" });
+  state.conn.send("mutes").then((r) => {
+    mutes.replaceChildren(...(r.mutes.length ? r.mutes.map((m) => h("li", {}, m.persona.name,
+      ` · until ${new Date(m.until).toLocaleString()}`, " ",
+      h("button", { type: "button", onclick: safely(async () => {
+        await state.conn.send("unmute", { persona: m.persona.id });
+        render();
+      }) }, `Unmute ${m.persona.name}`))) : [h("li", {}, "Nobody muted.")]));
+  }).catch(() => {});
   return h("section", {}, h("h2", {}, "Settings and privacy"), boundaries,
-    h("h3", {}, "Blocked"), blocks,
+    h("h3", {}, "Blocked"), blocks, h("h3", {}, "Muted"), mutes,
     h("h3", {}, "Your data"),
     h("p", {}, h("a", { href: "/api/v1/accounts/me/export", download: "" }, "Download everything stored about your account")),
     erase);
