@@ -452,3 +452,67 @@ async def test_a_kept_log_is_downloaded_and_shredded(server: Running,
     except BaseException:
         await keep_screenshots(people, "logs")
         raise
+
+
+async def test_typing_groups_and_a_counter_proposal(server: Running,
+                                                    browser: Browser) -> None:
+    people: list[Person] = []
+    try:
+        ada = await person(browser, server.base, "Kim Talk")
+        bo = await person(browser, server.base, "Lou Talk")
+        cy = await person(browser, server.base, "Mo Talk")
+        people += [ada, bo, cy]
+        # A conversation in which both share typing indicators.
+        await bo.page.get_by_role("link", name="Requests").click()
+        ask = bo.page.locator("form", has=bo.page.get_by_role(
+            "heading", name="Send a message request"))
+        await ask.get_by_label("To (persona name)", exact=True).fill("Kim Talk")
+        await ask.get_by_label("First message", exact=True).fill("Hello there")
+        await ask.get_by_role("button", name="Send request").click()
+        await expect(ada.page.locator("#request-count")).to_have_text("1")
+        await ada.page.get_by_role("link", name="Requests").click()
+        await ada.page.get_by_role("button", name="Accept Lou Talk").click()
+        await expect(ada.line("Hello there")).to_be_visible()
+        await bo.page.get_by_role("link", name="Conversations").click()
+        await bo.page.get_by_role("link", name="Kim Talk").click()
+        for someone in (ada, bo):
+            page = someone.page
+            await page.get_by_text("Privacy for this conversation").click()
+            await page.get_by_label("Share typing indicators", exact=True).check()
+            await page.get_by_role("button", name="Save").click()
+            await expect(page.locator("#announcer")).to_have_text("Saved.")
+            await page.reload()  # the composer picks up the new setting
+            await expect(page.locator("#status")).to_have_text("Online")
+        await ada.page.locator(".composer textarea").fill("I am writing someth")
+        await expect(bo.page.locator("#typing")).to_have_text("Kim Talk is typing…")
+        # A group: each invitee is asked first.
+        await ada.page.get_by_role("link", name="Conversations").click()
+        group = ada.page.locator("form", has=ada.page.get_by_role("heading", name="Start a group"))
+        await group.get_by_label(re.compile("Invite"), exact=False).fill("Lou Talk, Mo Talk")
+        await group.get_by_label("Title", exact=True).fill("Book club")
+        await group.get_by_role("button", name="Start group").click()
+        await expect(cy.page.locator("#request-count")).to_have_text("1")
+        # A counter-proposal: the proposer is asked again, and the scene starts when
+        # they accept the changed card.
+        await ada.page.get_by_role("link", name="Scenes").click()
+        await ada.page.get_by_role("link", name="Propose a scene").click()
+        proposal = ada.page.locator("form.propose")
+        await proposal.get_by_label(re.compile("Invite")).fill("Lou Talk")
+        await proposal.get_by_label("Title", exact=True).fill("First idea")
+        await proposal.get_by_role("button", name="Send proposal").click()
+        await bo.page.get_by_role("link", name="Scenes").click()
+        await bo.page.get_by_role("link", name="First idea").click()
+        await bo.page.get_by_text("Suggest changes instead").click()
+        changed = bo.page.locator("form.counter")
+        await changed.get_by_label("Title", exact=True).fill("Better idea")
+        await changed.get_by_role("button", name="Propose this instead").click()
+        await expect(ada.page.get_by_role(
+            "heading", name="Better idea (version 2)")).to_be_visible()
+        await ada.page.locator("form.answer").get_by_role(
+            "button", name="Accept with these channels").click()
+        for someone in (ada, bo):
+            await expect(someone.page.locator(".status-line")).to_have_text("Status: active")
+        assert not [e for p in people for e in p.errors]
+    except BaseException:
+        await keep_screenshots(people, "talk")
+        raise

@@ -88,6 +88,15 @@ function onEvent(frame) {
     if (frame.kind === "red") announce("Red was called: the scene is paused for everyone.");
     return;
   }
+  if (frame.type === "typing" || frame.type === "read") {
+    // Shared only when both sides turned them on (the server decides).
+    const el = document.getElementById(frame.type === "typing" ? "typing" : "receipts");
+    if (el && currentStream() === frame.stream) {
+      if (frame.type === "typing") el.textContent = frame.typing ? `${frame.persona.name} is typing…` : "";
+      else el.textContent = `${frame.persona.name} has read up to here`;
+    }
+    return;
+  }
   if (frame.type === "request") {
     announce(`New message request from ${frame.persona.name}`);
     refreshRequests();

@@ -136,6 +136,32 @@ function answer(scene) {
   return el;
 }
 
+// An invitee who would say yes to a different scene proposes the change: everyone who had
+// accepted is asked again.
+function counter(scene) {
+  const el = h("form", { class: "counter" },
+    h("div", { class: "field" }, h("label", { for: "counter-title" }, "Title"),
+      h("input", { id: "counter-title", name: "title", required: true, maxlength: 100, value: scene.card.title })),
+    tagBoxes(), channelBoxes("cc", scene.card.channels),
+    h("button", { type: "submit" }, "Propose this instead"));
+  for (const tag of scene.card.tags) {
+    const box = el.querySelector(`#tag-${CSS.escape(tag)}`);
+    if (box) box.checked = true;
+  }
+  el.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = new FormData(el);
+    try {
+      const result = await state.conn.send("counter_scene", { scene: scene.id, title: data.get("title"),
+        tags: data.getAll("tag"), channels: picked(data, "cc") });
+      state.scenes.set(scene.id, result.scene);
+      announce("Your changed card was sent: everyone is asked again.");
+      render();
+    } catch (err) { showError(el, err); }
+  });
+  return h("details", {}, h("summary", {}, "Suggest changes instead"), el);
+}
+
 function consentControls(scene) {
   const mine = Object.keys(scene.me.grants);
   return h("fieldset", { class: "grants" }, h("legend", {}, "What you share now"),
@@ -176,7 +202,7 @@ function detail(id) {
     go("scenes");
   }) }, "Leave scene");
   const parts = [h("h2", {}, `Scene: ${scene.card.title}`), h("p", { class: "status-line" }, `Status: ${scene.status}`), card(scene)];
-  if (scene.me.state === "invited") parts.push(answer(scene));
+  if (scene.me.state === "invited") parts.push(answer(scene), counter(scene));
   if (scene.status === "proposed" && scene.proposer === state.persona.id) {
     parts.push(h("button", { type: "button", onclick: async () => {
       try {

@@ -457,7 +457,22 @@ function conversations() {
     const list = document.getElementById("conversation-list");
     if (list) list.replaceWith(conversationList());
   }).catch(() => {});
-  return h("section", {}, h("h2", {}, "Conversations"), conversationList());
+  const group = form(async (data) => {
+    const names = data.get("who").split(",").map((x) => x.trim()).filter(Boolean);
+    const ids = [];
+    for (const name of names) ids.push((await api("GET", `/personas/by-name/${encodeURIComponent(name)}`)).id);
+    const result = await state.conn.send("create_group", { personas: ids, title: data.get("title") || "",
+      ...(data.get("text") ? { text: data.get("text") } : {}) });
+    await refreshConversations();
+    announce("Group started: each person you invited is asked first.");
+    go(`conversation/${result.conversation.id}`);
+  },
+  h("h3", {}, "Start a group"),
+  field("Invite (persona names, comma-separated)", h("input", { name: "who", required: true })),
+  field("Title", h("input", { name: "title", maxlength: 80 })),
+  field("First message (optional)", h("textarea", { name: "text", rows: 2 })),
+  h("button", { type: "submit" }, "Start group"));
+  return h("section", {}, h("h2", {}, "Conversations"), conversationList(), group);
 }
 
 function conversationList() {
@@ -470,6 +485,23 @@ function conversationList() {
       h("span", { class: "badge", "data-unread": c.stream }),
       others.some((m) => m.state === "pending") ? h("span", { class: "hint" }, " · pending") : null);
   }) : h("li", {}, "No conversations yet."));
+}
+
+// Tell the others "typing" while the box is being written in (at most every 3 s), and
+// stop when it is sent or emptied. Only sent if this member shares typing at all.
+function typingNotice(id, box) {
+  const c = state.conversations.get(id);
+  if (!c || !c.me.typing) return box;
+  let last = 0;
+  const input = box.querySelector("textarea");
+  const tell = (typing) => state.conn.send("typing", { conversation: id, typing }).catch(() => {});
+  input.addEventListener("input", () => {
+    const now = Date.now();
+    if (!input.value) { last = 0; tell(false); return; }
+    if (now - last > 3000) { last = now; tell(true); }
+  });
+  input.addEventListener("blur", () => { if (last) { last = 0; tell(false); } });
+  return box;
 }
 
 function conversation(id) {
@@ -511,7 +543,10 @@ function conversation(id) {
         go("conversations");
       }) }, "Leave")),
     log(stream),
-    composer(({ style, text }) => state.conn.send("send", { conversation: id, text, style })),
+    h("p", { class: "hint signals" }, h("span", { id: "typing" }), " ", h("span", { id: "receipts" })),
+    typingNotice(id, composer(async ({ style, text }) => {
+      await state.conn.send("send", { conversation: id, text, style });
+    })),
     h("details", {}, h("summary", {}, "Privacy for this conversation"), settings));
 }
 
