@@ -90,6 +90,17 @@ def validate_description(raw: str) -> str:
     return clean_text(raw, field="description", max_chars=DESCRIPTION_MAX, allow_empty=True)
 
 
+_STYLES = {"say": EventKind.SAY, "pose": EventKind.POSE, "ooc": EventKind.OOC}
+
+
+def spoken_style(value: str) -> EventKind:
+    """The kind of line a ``style`` field names: say, pose or ooc."""
+    kind = _STYLES.get(value)
+    if kind is None:
+        raise InvalidInput("style must be say, pose or ooc", details={"field": "style"})
+    return kind
+
+
 def validate_message(raw: str, max_chars: int) -> str:
     return clean_text(raw, field="text", max_chars=max_chars)
 

@@ -9,22 +9,13 @@ from tryst.domain import scene_commands as sc
 from tryst.domain.accounts import Account
 from tryst.domain.errors import InvalidInput, NoPersona
 from tryst.domain.personas import Persona
-from tryst.domain.rooms import EventKind
+from tryst.domain.rooms import spoken_style
 from tryst.ids import PersonaId
 from tryst.services.actor import Actor
 from tryst.services.boundaries import BoundaryService
 from tryst.services.conversations import ConversationService
 from tryst.services.requests import RequestService
 from tryst.sessions.scenecmds import SceneCommands
-
-STYLES = {"say": EventKind.SAY, "pose": EventKind.POSE, "ooc": EventKind.OOC}
-
-
-def style(value: str) -> EventKind:
-    kind = STYLES.get(value)
-    if kind is None:
-        raise InvalidInput("style must be say, pose or ooc", details={"field": "style"})
-    return kind
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ class PrivateCommands:
         actor = Actor(account, persona)
         match command:
             case c.SendRequest(to_persona_id=to, text=text, style=s):
-                return await req.request(actor, to, text, style(s))
+                return await req.request(actor, to, text, spoken_style(s))
             case c.CreateGroup(persona_ids=ids, title=title, text=text):
                 return await req.create_group(actor, list(ids), title, text)
             case c.InviteToConversation(conversation_id=cid, persona_id=pid):
@@ -81,7 +72,7 @@ class PrivateCommands:
                     await bnd.block(account, inviter)
                 return None
             case c.SendMessage(conversation_id=cid, text=text, style=s):
-                return await conv.send(actor, cid, style(s), text)
+                return await conv.send(actor, cid, spoken_style(s), text)
             case c.MarkRead(conversation_id=cid, seq=seq):
                 return await conv.mark_read(actor, cid, seq)
             case c.SetTyping(conversation_id=cid, typing=typing):

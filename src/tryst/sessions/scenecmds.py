@@ -8,13 +8,11 @@ from tryst.domain import scene_commands as s
 from tryst.domain.accounts import Account
 from tryst.domain.errors import InvalidInput, NoPersona
 from tryst.domain.personas import Persona
-from tryst.domain.rooms import EventKind
+from tryst.domain.rooms import spoken_style
 from tryst.services.actor import Actor
 from tryst.services.franking import FrankedMessage, Franker
 from tryst.services.scenelogs import SceneLogService
 from tryst.services.scenes import SceneService
-
-STYLES = {"say": EventKind.SAY, "pose": EventKind.POSE, "ooc": EventKind.OOC}
 
 
 @dataclass(frozen=True)
@@ -61,11 +59,7 @@ class SceneCommands:
             case s.StartScene(scene_id=sid):
                 return await sc.start(actor, sid)
             case s.SceneSend(scene_id=sid, text=text, style=style):
-                kind = STYLES.get(style)
-                if kind is None:
-                    raise InvalidInput("style must be say, pose or ooc",
-                                       details={"field": "style"})
-                return await sc.send(actor, sid, kind, text)
+                return await sc.send(actor, sid, spoken_style(style), text)
             case s.CallYellow(scene_id=sid):
                 await sc.yellow(actor, sid)
                 return None
