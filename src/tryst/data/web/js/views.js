@@ -53,18 +53,22 @@ function personaButton(persona) {
 // moving focus away, and handing focus back to the name it came from.
 function personaMenu(anchor, persona) {
   document.querySelectorAll(".menu").forEach((m) => m.remove());
-  const close = () => {
-    menu.remove();
+  let open = true;
+  // Once only: removing the focused menu fires focusout, which must not remove it again.
+  const dismiss = (refocus) => {
+    if (!open) return;
+    open = false;
     anchor.setAttribute("aria-expanded", "false");
-    if (document.body.contains(anchor)) anchor.focus();
+    menu.remove();
+    if (refocus && document.body.contains(anchor)) anchor.focus();
   };
+  const close = () => dismiss(true);
   const act = (fn) => async () => {
     try { await fn(); } catch (err) { announce(problem(err)); }
     close();
   };
   const box = anchor.getBoundingClientRect();
-  const menu = h("div", { class: "menu", role: "group", "aria-label": `Actions for ${persona.name}`,
-                          },
+  const menu = h("div", { class: "menu", role: "group", "aria-label": `Actions for ${persona.name}` },
     h("button", { type: "button", onclick: act(async () => {
       await state.conn.send("block", { persona: persona.id });
       announce(`Blocked ${persona.name}. They will not see that you did.`);
@@ -81,7 +85,7 @@ function personaMenu(anchor, persona) {
     h("button", { type: "button", onclick: close }, "Close"));
   menu.addEventListener("keydown", (e) => { if (e.key === "Escape") close(); });
   menu.addEventListener("focusout", (e) => {
-    if (!menu.contains(e.relatedTarget)) { menu.remove(); anchor.setAttribute("aria-expanded", "false"); }
+    if (!menu.contains(e.relatedTarget)) setTimeout(() => dismiss(false));
   });
   // Position with the CSSOM (not a style attribute, which the CSP forbids).
   menu.style.top = `${window.scrollY + box.bottom}px`;
