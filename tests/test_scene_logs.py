@@ -237,19 +237,27 @@ async def test_logs_over_http(server: Running) -> None:
     assert await count(server, "scene_log_entries") == 0
 
 
-async def test_an_export_holds_only_what_reached_its_exporter(server: Running) -> None:
-    _, _, wa = await person(server, "Bea Three")
-    _, pb, wb = await person(server, "Cal Three")
-    _, pc, wc = await person(server, "Dot Three")
+async def three_logged(server: Running, names: tuple[str, str, str]
+                       ) -> tuple[str, list[Ws], Any]:
+    """A running scene of three, everyone granting text and logging: its id, the three
+    connections (the proposer first) and the third person's HTTP client."""
+    _, _, wa = await person(server, names[0])
+    _, pb, wb = await person(server, names[1])
+    api_c, pc, wc = await person(server, names[2])
     await opened(wa, wb, pb)
     await opened(wa, wc, pc)
-    everything = {"text": True, "logging": True}
-    sid = (await wa.ok("propose_scene", personas=[pb["id"], pc["id"]], title="Three",
-                       channels=["text", "logging"]))["scene"]["id"]
+    sid: str = (await wa.ok("propose_scene", personas=[pb["id"], pc["id"]], title="Three",
+                            channels=["text", "logging"]))["scene"]["id"]
     for ws in (wb, wc):
         await wait_kind(ws, sid, "proposed")
-        await ws.ok("accept_scene", version=1, scene=sid, choices=everything)
+        await ws.ok("accept_scene", version=1, scene=sid,
+                    choices={"text": True, "logging": True})
     await wait_kind(wa, sid, "started")
+    return sid, [wa, wb, wc], api_c
+
+
+async def test_an_export_holds_only_what_reached_its_exporter(server: Running) -> None:
+    sid, (wa, wb, wc), _ = await three_logged(server, ("Bea Three", "Cal Three", "Dot Three"))
     await wa.ok("scene_send", scene=sid, text="for all three")
     await wc.wait_for(lambda: scene_events(wc, sid, "say"))
     # Dot stops receiving text but still agrees to the log: the log goes on, and what
@@ -271,20 +279,12 @@ async def test_an_export_holds_only_what_reached_its_exporter(server: Running) -
 
 async def test_deleting_a_persona_tells_a_running_scene_its_log_is_gone(
         server: Running) -> None:
-    _, _, wa = await person(server, "Eve Three")
-    _, pb, wb = await person(server, "Fay Three")
-    api_c, pc, wc = await person(server, "Gil Three")
-    await opened(wa, wb, pb)
-    await opened(wa, wc, pc)
-    everything = {"text": True, "logging": True}
-    sid = (await wa.ok("propose_scene", personas=[pb["id"], pc["id"]], title="Three",
-                       channels=["text", "logging"]))["scene"]["id"]
-    for ws in (wb, wc):
-        await wait_kind(ws, sid, "proposed")
-        await ws.ok("accept_scene", version=1, scene=sid, choices=everything)
+    sid, (wa, wb, _), api_c = await three_logged(server, ("Eve Three", "Fay Three",
+                                                           "Gil Three"))
+    gil = (await api_c.call("GET", "/personas"))["personas"][0]
     await wa.ok("scene_send", scene=sid, text="logged line")
     await wb.wait_for(lambda: scene_events(wb, sid, "say"))
-    await api_c.call("DELETE", f"/personas/{pc['id']}", expect=204)
+    await api_c.call("DELETE", f"/personas/{gil['id']}", expect=204)
     (shred,) = await wait_kind(wb, sid, "logging")
     assert shred["data"] == {"on": False, "shredded": True}
     (view,) = (await wb.ok("scenes"))["scenes"]
