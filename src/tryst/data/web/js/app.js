@@ -15,6 +15,7 @@ export const state = {
   conversations: new Map(),
   scenes: new Map(),
   who: new Map(), // room id -> members
+  signals: new Map(), // stream -> {typing, receipts}: the lines under a conversation
   conn: null,
   route: "",
 };
@@ -68,6 +69,12 @@ function onEvent(frame) {
     }
     lines.push(frame);
     if (lines.length > LINES_KEPT) lines.splice(0, lines.length - LINES_KEPT);
+    const shown = state.signals.get(frame.stream);
+    if (shown && frame.text && shown.typing.startsWith(`${frame.persona?.name} `)) {
+      shown.typing = "";
+      const el = document.getElementById("typing");
+      if (el && currentStream() === frame.stream) el.textContent = "";
+    }
     if (frame.stream.startsWith("room:") && frame.kind === "leave"
         && frame.persona?.id === state.persona?.id) {
       state.rooms.delete(frame.stream.slice(5)); // left, or removed by a moderator
@@ -89,11 +96,15 @@ function onEvent(frame) {
     return;
   }
   if (frame.type === "typing" || frame.type === "read") {
-    // Shared only when both sides turned them on (the server decides).
-    const el = document.getElementById(frame.type === "typing" ? "typing" : "receipts");
-    if (el && currentStream() === frame.stream) {
-      if (frame.type === "typing") el.textContent = frame.typing ? `${frame.persona.name} is typing…` : "";
-      else el.textContent = `${frame.persona.name} has read up to here`;
+    // Shared only when both sides turned them on (the server decides). Kept in state so
+    // a re-render shows them too.
+    const shown = state.signals.get(frame.stream) || { typing: "", receipts: "" };
+    if (frame.type === "typing") shown.typing = frame.typing ? `${frame.persona.name} is typing…` : "";
+    else shown.receipts = `${frame.persona.name} has read up to here`;
+    state.signals.set(frame.stream, shown);
+    if (currentStream() === frame.stream) {
+      document.getElementById("typing").textContent = shown.typing;
+      document.getElementById("receipts").textContent = shown.receipts;
     }
     return;
   }
@@ -268,6 +279,7 @@ export async function signedIn() {
 export function connect() {
   if (state.conn) state.conn.close();
   state.lines.clear();
+  state.signals.clear();
   state.rooms.clear();
   state.conn = new Connection({ onEvent, onStatus, onHello, onEnded });
   state.conn.open(state.persona ? state.persona.id : null);
@@ -290,6 +302,7 @@ function clearSession() {
   state.requests = [];
   state.rooms.clear();
   state.lines.clear();
+  state.signals.clear();
   state.scenes.clear();
   state.conversations.clear();
   state.who.clear();

@@ -547,7 +547,9 @@ function conversation(id) {
         go("conversations");
       }) }, "Leave")),
     log(stream),
-    h("p", { class: "hint signals" }, h("span", { id: "typing" }), " ", h("span", { id: "receipts" })),
+    h("p", { class: "hint signals" },
+      h("span", { id: "typing" }, state.signals.get(stream)?.typing || ""), " ",
+      h("span", { id: "receipts" }, state.signals.get(stream)?.receipts || "")),
     typingNotice(id, composer(async ({ style, text }) => {
       await state.conn.send("send", { conversation: id, text, style });
     })),
