@@ -258,14 +258,19 @@ Minutes = Annotated[StrictInt, Field(ge=1, le=24 * 60)]
 TagList = Annotated[list[Annotated[StrictStr, Field(max_length=64)]], Field(max_length=30)]
 
 
-class ProposeScene(_Msg):
-    type: Literal["propose_scene"]
-    personas: Annotated[list[ObjectId], Field(min_length=1, max_length=7)]
+class _Card(_Msg):
+    """A scene card and the sender's own answer to it (proposals and counter-proposals)."""
+
     title: Annotated[StrictStr, Field(max_length=400)]
     tags: TagList = Field(default_factory=list)
     channels: Annotated[list[ChannelName], Field(min_length=1, max_length=5)]
     choices: Choices | None = None
     minutes: Minutes | None = None
+
+
+class ProposeScene(_Card):
+    type: Literal["propose_scene"]
+    personas: Annotated[list[ObjectId], Field(min_length=1, max_length=7)]
 
 
 class AcceptScene(_Msg):
@@ -281,14 +286,9 @@ class DeclineScene(_Msg):
     scene: ObjectId
 
 
-class CounterScene(_Msg):
+class CounterScene(_Card):
     type: Literal["counter_scene"]
     scene: ObjectId
-    title: Annotated[StrictStr, Field(max_length=400)]
-    tags: TagList = Field(default_factory=list)
-    channels: Annotated[list[ChannelName], Field(min_length=1, max_length=5)]
-    choices: Choices | None = None
-    minutes: Minutes | None = None
 
 
 class StartScene(_Msg):
