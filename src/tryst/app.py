@@ -26,12 +26,18 @@ from tryst.domain.tags import TagVocabulary, vocabulary_from_document
 from tryst.doors.rawsocket import TrystWebSocketProtocol
 from tryst.doors.websocket import WebSocketDoor
 from tryst.ids import PersonaId
+from tryst.media.images import Limits
+from tryst.media.matcher import BankMatcher
+from tryst.media.store import LocalMediaStore
+from tryst.media.worker import ImageWorker
 from tryst.passwords import Argon2Hasher
 from tryst.ports import AgeAssuranceProvider
 from tryst.services.accounts import AccountService
 from tryst.services.boundaries import BoundaryService
 from tryst.services.conversations import ConversationService
 from tryst.services.franking import Franker
+from tryst.services.hashbanks import HashBankService
+from tryst.services.media import MediaService
 from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import RequestService
@@ -83,6 +89,8 @@ class Tryst:
     personas: PersonaService
     rooms: RoomService
     private: PrivateCommands
+    media: MediaService
+    banks: HashBankService
     asgi: Any
 
 
@@ -131,6 +139,19 @@ def build(settings: Settings, *, clock: Clock | None = None,
 
     personas.persona_erasers.append(leave_scenes_and_logs)
     accounts.persona_erasers.append(leave_scenes_and_logs)
+    worker = ImageWorker(Limits(settings.max_image_bytes, settings.max_image_pixels),
+                         classifier=settings.image_classifier, workers=settings.image_workers)
+    banks = HashBankService(uow=uow, clock=clock, matcher=BankMatcher(),
+                            protect_limit=settings.protect_hashes_per_account)
+    media = MediaService(
+        uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
+        processor=worker, store=LocalMediaStore(settings.resolved_media_dir()), banks=banks,
+        keys=keys, scenes=scenes, message_limiter=message_limiter,
+        upload_limiter=RateLimiter(clock, rate=settings.image_uploads_per_hour / 3600,
+                                   burst=max(1, int(settings.image_uploads_per_hour // 4)),
+                                   what="image uploads"))
+    personas.persona_erasers.append(media.forget_persona)
+    accounts.persona_erasers.append(media.forget_persona)
     private = PrivateCommands(
         requests=requests,
         conversations=ConversationService(
@@ -138,7 +159,7 @@ def build(settings: Settings, *, clock: Clock | None = None,
             boundaries=boundaries, franker=franker, presence=registry,
             message_limiter=message_limiter),
         boundaries=boundaries,
-        scenes=SceneCommands(scenes=scenes, logs=logs, franker=franker))
+        scenes=SceneCommands(scenes=scenes, logs=logs, franker=franker), media=media)
     address_limiter = RateLimiter(clock, rate=settings.address_rate,
                                   burst=settings.address_burst, what="requests")
     auth_limiter = RateLimiter(clock, rate=settings.auth_rate_per_minute / 60,
@@ -150,24 +171,30 @@ def build(settings: Settings, *, clock: Clock | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(engine)
+        await media.start()
+        log.info("hash banks: %d PDQ entries loaded", await banks.refresh())
         retention = asyncio.create_task(_retention_loop(rooms, private.conversations,
-                                                        private.scenes, clock, settings))
+                                                        private.scenes, media, clock,
+                                                        settings))
+        bank_refresh = asyncio.create_task(_bank_loop(banks, clock))
         log.info("tryst ready on %s", settings.resolved_database_url().split("@")[-1])
         try:
             yield
         finally:
             # By now uvicorn has sent every WebSocket client a close frame (1012).
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
+            for task in (retention, bank_refresh):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            worker.close()
             await engine.dispose()
 
     ctx = ApiContext(settings=settings, accounts=accounts, personas=personas, rooms=rooms,
-                     auth_limiter=auth_limiter, private=private)
+                     auth_limiter=auth_limiter, private=private, media=media, banks=banks)
     asgi = create_web_app(ctx, door, address_limiter, lifespan)
     return Tryst(settings=settings, clock=clock, engine=engine, bus=bus, registry=registry,
                  accounts=accounts, personas=personas, rooms=rooms, private=private,
-                 asgi=asgi)
+                 media=media, banks=banks, asgi=asgi)
 
 
 def server_config(tryst: Tryst) -> Any:
@@ -183,13 +210,26 @@ def server_config(tryst: Tryst) -> Any:
         access_log=settings.log_level == "debug")
 
 
+async def _bank_loop(banks: HashBankService, clock: Clock) -> None:
+    """Pick up hash bank changes made by other processes (`tryst banks import` while the
+    server runs, other nodes): new entries within 30 seconds."""
+    while True:
+        await clock.sleep(30.0)
+        try:
+            await banks.refresh()
+        except Exception:
+            log.exception("hash bank refresh failed; will retry")
+
+
 async def _retention_loop(rooms: RoomService, conversations: ConversationService,
-                          scenes: SceneCommands, clock: Clock, settings: Settings) -> None:
+                          scenes: SceneCommands, media: MediaService, clock: Clock,
+                          settings: Settings) -> None:
     """Purge room history older than the retention period, a few times per period, and
     expired conversation lines every minute (disappearing messages are filtered out of
     every read the moment they expire; this removes them from disk soon after)."""
     room_every = timedelta(seconds=max(60.0, min(3600.0, settings.retention_days * 86400 / 24)))
     next_rooms = clock.now()
+    next_files = clock.now() + timedelta(minutes=5)
     while True:
         try:
             if clock.now() >= next_rooms:
@@ -209,6 +249,12 @@ async def _retention_loop(rooms: RoomService, conversations: ConversationService
             idle = await scenes.scenes.expire_idle()
             if idle:
                 log.info("scenes: ended %d idle scenes", idle)
+            full = clock.now() >= next_files
+            if full:
+                next_files = clock.now() + timedelta(hours=1)
+            images = await media.sweep(full=full)
+            if images:
+                log.info("retention: removed %d images", images)
         except Exception:
             log.exception("retention purge failed; will retry")
         await clock.sleep(60.0)

@@ -1,4 +1,4 @@
-"""The `tryst` command: serve, migrate, admin."""
+"""The `tryst` command: serve, migrate, trace, admin, protect, banks."""
 
 from __future__ import annotations
 
@@ -74,6 +74,22 @@ _SERVE_OPTIONS: list[tuple[str, str, Any, str]] = [
      "How often the key behind message tags rotates."),
     ("--franking-keep-days", "franking_keep_days", click.IntRange(1, 3650),
      "How long message tags stay verifiable (reports must come sooner)."),
+    ("--media-dir", "media_dir", click.Path(file_okay=False, path_type=Path),
+     "Where image files live (default: DATA_DIR/media). Never serve it directly."),
+    ("--max-image-bytes", "max_image_bytes", click.IntRange(1024, 200 * 1024 * 1024),
+     "Largest image upload, in bytes."),
+    ("--max-image-pixels", "max_image_pixels", click.IntRange(1, 400_000_000),
+     "Largest image, in pixels (width x height)."),
+    ("--image-classifier", "image_classifier", str,
+     "nudenet, off (every image counts as explicit and is blurred), or module:Class."),
+    ("--image-workers", "image_workers", click.IntRange(1, 64),
+     "Processes that decode, hash and classify uploads."),
+    ("--image-uploads-per-hour", "image_uploads_per_hour",
+     click.FloatRange(min=0, min_open=True), "Image uploads per account per hour."),
+    ("--view-once-hours", "view_once_hours", click.FloatRange(min=0, min_open=True),
+     "A view-once image is deleted after this long even if not everyone has seen it."),
+    ("--protect-hashes-per-account", "protect_hashes_per_account", click.IntRange(0),
+     "How many hashes one account may submit to protect its own images."),
     ("--tags-file", "tags_file", click.Path(exists=True, dir_okay=False, path_type=Path),
      "JSON file extending or replacing the tag vocabulary (docs/operations.md)."),
     ("--secure-cookies/--no-secure-cookies", "secure_cookies", None,
@@ -274,3 +290,13 @@ def create_operator(username: str, password: str, confirm_adult: bool, **values:
     except TrystError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"operator account {name!r} created")
+
+
+def _register_image_commands() -> None:
+    from tryst.cli_images import make_banks_group, protect
+
+    main.add_command(protect)
+    main.add_command(make_banks_group(_settings_options(_DB_OPTIONS), _settings), "banks")
+
+
+_register_image_commands()

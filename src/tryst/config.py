@@ -41,6 +41,14 @@ class Settings:
     franking_rotate_hours: float = 24.0  # a new franking key this often
     franking_keep_days: int = 90  # tags older than this can no longer be verified
     key_dir: Path | None = None  # default: data_dir/keys; keep it out of database backups
+    media_dir: Path | None = None  # default: data_dir/media (never a web root)
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    image_classifier: str = "nudenet"  # or "off" (every image counts as explicit), module:Class
+    image_workers: int = 1  # worker processes that decode, hash and classify uploads
+    image_uploads_per_hour: float = 120.0  # per account
+    view_once_hours: float = 24.0  # a view-once image not seen by then is deleted anyway
+    protect_hashes_per_account: int = 10_000
     tags_file: Path | None = None
     secure_cookies: bool = False
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
@@ -50,6 +58,9 @@ class Settings:
 
     def resolved_key_dir(self) -> Path:
         return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
+
+    def resolved_media_dir(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

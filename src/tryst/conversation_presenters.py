@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tryst import presenters, scene_presenters
+from tryst import media_presenters, presenters, scene_presenters
 from tryst.domain import commands as c
 from tryst.domain import scene_commands as sc
 from tryst.domain.conversations import Conversation
+from tryst.domain.media import MediaCommand, PostImage, ViewMedia
 from tryst.ids import conversation_stream
 from tryst.services.conversations import ConversationView
 from tryst.services.requests import IncomingRequest, RequestSent
@@ -50,10 +51,15 @@ def incoming(r: IncomingRequest) -> dict[str, Any]:
             "members": [presenters.persona_ref(p) for p in r.members]}
 
 
-def render_private(command: c.PrivateCommand | sc.SceneCommand, result: Any) -> dict[str, Any]:
+def render_private(command: c.PrivateCommand | sc.SceneCommand | MediaCommand,
+                   result: Any) -> dict[str, Any]:
     """The ack's ``result`` for conversation, boundary and scene commands."""
     if isinstance(command, sc.SCENE_TYPES):
         return scene_presenters.render_scene(command, result)
+    if isinstance(command, PostImage):
+        return media_presenters.posted_event(result)
+    if isinstance(command, ViewMedia):
+        return media_presenters.media_view(result)
     match command:
         case c.SendRequest() | c.CreateGroup() | c.InviteToConversation():
             return request_sent(result)

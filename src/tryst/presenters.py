@@ -38,7 +38,8 @@ def persona_ref(p: Persona) -> dict[str, Any]:
 def room(r: Room, member_count: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"id": r.id, "name": r.name, "topic": r.topic,
                            "description": r.description, "visibility": r.visibility.value,
-                           "rating": r.rating.value, "created_at": r.created_at.isoformat(),
+                           "rating": r.rating.value, "images": r.images,
+                           "created_at": r.created_at.isoformat(),
                            "stream": f"room:{r.id}", "last_seq": r.last_seq}
     if member_count is not None:
         out["member_count"] = member_count

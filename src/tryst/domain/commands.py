@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tryst.domain.media import MediaCommand
 from tryst.domain.scene_commands import SceneCommand
 
 
@@ -242,4 +243,4 @@ PrivateCommand = (SendRequest | CreateGroup | InviteToConversation | ListRequest
                   | ListConversations | ConversationHistory | BlockPersona | UnblockPersona
                   | ListBlocks | MutePersona | UnmutePersona | ListMutes | SetBoundaries
                   | GetBoundaries | QueryPresence)
-AnyCommand = Command | PrivateCommand | SceneCommand
+AnyCommand = Command | PrivateCommand | SceneCommand | MediaCommand

@@ -49,6 +49,7 @@ class EventKind(StrEnum):
     LEAVE = "leave"
     TOPIC = "topic"
     REDACTION = "redaction"  # earlier events were erased (account deletion, moderation)
+    IMAGE = "image"  # an image (data.media), with an optional caption as text
 
 
 SPOKEN_KINDS = frozenset({EventKind.SAY, EventKind.POSE, EventKind.OOC})
@@ -64,6 +65,7 @@ class Room:
     rating: Rating
     created_at: datetime
     last_seq: int
+    images: bool = False  # whether members may share images here (off unless chosen)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from tryst.domain import commands as c
 from tryst.domain import scene_commands as sc
 from tryst.domain.errors import NotAuthenticated, TrystError
 from tryst.domain.events import ConversationEvent, Event, RoomEvent, SceneEvent, Signal, Whisper
+from tryst.domain.media import MediaCommand, PostImage, ViewMedia
 from tryst.doors.rawsocket import RAW_SOCKET, RawSocket
 from tryst.protocols import wsjson
 from tryst.protocols.wsjson import messages as m
@@ -197,7 +198,7 @@ def to_command(msg: Any) -> c.AnyCommand:
     raise TypeError(type(msg).__name__)
 
 
-def _to_private(msg: Any) -> c.PrivateCommand | sc.SceneCommand | None:
+def _to_private(msg: Any) -> c.PrivateCommand | sc.SceneCommand | MediaCommand | None:
     match msg:
         case m.Request():
             return c.SendRequest(msg.to, msg.text, msg.style)
@@ -254,7 +255,7 @@ def _choices(value: dict[Any, bool] | None) -> dict[str, bool] | None:
     return None if value is None else {str(k): v for k, v in value.items()}
 
 
-def _to_scene(msg: Any) -> sc.SceneCommand | None:
+def _to_scene(msg: Any) -> sc.SceneCommand | MediaCommand | None:
     match msg:
         case m.ProposeScene():
             return sc.ProposeScene(tuple(msg.personas), msg.title, tuple(msg.tags),
@@ -296,6 +297,11 @@ def _to_scene(msg: Any) -> sc.SceneCommand | None:
             return sc.VerifyMessages(tuple(
                 sc.FrankedLine(x.sender, x.stream, x.seq, x.at, x.text, x.tag)
                 for x in msg.messages))
+        case m.PostImage():
+            return PostImage(msg.media, msg.room, msg.conversation, msg.scene, msg.caption,
+                             msg.view_once)
+        case m.ViewMedia():
+            return ViewMedia(msg.media, msg.reveal)
     return None
 
 

@@ -60,7 +60,7 @@ class _Line:
     text: str
     moderator_only: bool
     result: asyncio.Future[RoomEvent]
-OWNER_FIELDS = frozenset({"name", "description", "visibility", "rating"})
+OWNER_FIELDS = frozenset({"name", "description", "visibility", "rating", "images"})
 
 
 class RoomService:
@@ -110,12 +110,13 @@ class RoomService:
     # ------------------------------------------------------------ rooms
 
     async def create(self, actor: Actor, *, name: str, topic: str = "", description: str = "",
-                     visibility: str = "public", rating: str = "general") -> Room:
+                     visibility: str = "public", rating: str = "general",
+                     images: bool = False) -> Room:
         vis = choice(Visibility, visibility, "visibility")
         rat = choice(Rating, rating, "rating")
         room = Room(id=new_room_id(), name=validate_room_name(name), topic=validate_topic(topic),
                     description=validate_description(description), visibility=vis, rating=rat,
-                    created_at=self._clock.now(), last_seq=0)
+                    created_at=self._clock.now(), last_seq=0, images=bool(images))
         async with self._seq.hold([room_stream(room.id)]):
             async with self._uow() as uow:
                 persona = await current_persona(uow, actor)
@@ -173,6 +174,7 @@ class RoomService:
                     if "visibility" in changes else room.visibility,
                     rating=choice(Rating, changes["rating"], "rating")
                     if "rating" in changes else room.rating,
+                    images=bool(changes["images"]) if "images" in changes else room.images,
                 )
                 key = name_key(updated.name)
                 if await uow.rooms.name_taken(key, except_id=room.id):

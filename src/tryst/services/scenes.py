@@ -100,6 +100,8 @@ class SceneService:
         self._limiter = message_limiter
         self._live: dict[str, LiveScene] = {}
         self._of: dict[PersonaId, set[str]] = {}  # persona -> scenes it can see
+        # Called with the id of each scene that ends (its images are deleted then).
+        self.on_end: list[Callable[[str], Awaitable[None]]] = []
 
     # ------------------------------------------------------------ lookups
 
@@ -183,6 +185,9 @@ class SceneService:
         for event in events:
             live.buffer.append(event)
             self._bus.publish(event)
+        if after.status is SceneStatus.ENDED:
+            for hook in self.on_end:
+                await hook(after.id)
         return events
 
     def _number(self, live: LiveScene, before: Scene, after: Scene, lines: list[_Draft],
@@ -341,6 +346,34 @@ class SceneService:
             (event,) = await self._change(
                 live, move, lambda _b, _a: [(kind.value, me, clean, {}, Channel.TEXT)])
         return event
+
+    async def send_image(self, actor: Actor, scene_id: str, caption: str,
+                         media: dict[str, object]) -> SceneEvent:
+        """An image line: delivered only to those whose images grant covers it now."""
+        self._limiter.check(actor.persona.id)
+        live = self._get(scene_id, actor.persona.id)
+        me = Author.of(actor.persona)
+        async with live.lock:
+            def move(s: Scene, at: datetime) -> Scene:
+                sc.check_send(s, me.id, Channel.IMAGES, at)
+                return s
+            (event,) = await self._change(
+                live, move, lambda _b, _a: [("image", me, caption, {"media": media},
+                                             Channel.IMAGES)])
+        return event
+
+    def image_audience(self, scene_id: str, sender: PersonaId) -> frozenset[PersonaId]:
+        """Who an image sent now would reach (the sender's own grant is checked on send)."""
+        live = self._get(scene_id, sender)
+        return sc.recipients(live.scene, Channel.IMAGES, self._clock.now()) - {sender}
+
+    def may_view(self, scene_id: str, persona_id: PersonaId) -> bool:
+        """Whether this persona may look at the scene's images now: the scene runs and
+        their images grant still stands (revoking it also stops viewing)."""
+        live = self._live.get(scene_id)
+        if live is None:
+            return False
+        return persona_id in sc.recipients(live.scene, Channel.IMAGES, self._clock.now())
 
     # ------------------------------------------------------------ the safeword
 

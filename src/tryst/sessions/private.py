@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from tryst.domain import commands as c
 from tryst.domain import scene_commands as sc
 from tryst.domain.accounts import Account
-from tryst.domain.errors import InvalidInput, NoPersona
+from tryst.domain.errors import InvalidInput, NoPersona, NotFound
+from tryst.domain.media import MEDIA_TYPES, MediaCommand, PostImage, ViewMedia
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import spoken_style
 from tryst.ids import PersonaId
 from tryst.services.actor import Actor
 from tryst.services.boundaries import BoundaryService
 from tryst.services.conversations import ConversationService
+from tryst.services.media import MediaService
 from tryst.services.requests import RequestService
 from tryst.sessions.scenecmds import SceneCommands
 
@@ -24,9 +26,10 @@ class PrivateCommands:
     conversations: ConversationService
     boundaries: BoundaryService
     scenes: SceneCommands
+    media: MediaService | None = None
 
     async def run(self, account: Account, persona: Persona | None,
-                  command: c.PrivateCommand | sc.SceneCommand) -> object:
+                  command: c.PrivateCommand | sc.SceneCommand | MediaCommand) -> object:
         """Execute one command; its typed result is rendered by the door. Blocks, mutes
         and presence queries belong to the account; the rest need a persona."""
         if isinstance(command, sc.SCENE_TYPES):
@@ -93,7 +96,22 @@ class PrivateCommands:
                 return await bnd.update(actor, changes)
             case c.GetBoundaries():
                 return await bnd.get(actor)
+        if isinstance(command, MEDIA_TYPES):
+            return await self._media(actor, command)
         raise InvalidInput(f"unsupported command {type(command).__name__}")
+
+
+    async def _media(self, actor: Actor, command: MediaCommand) -> object:
+        if self.media is None:
+            raise NotFound("images are not enabled on this server")
+        match command:
+            case PostImage():
+                return await self.media.post(
+                    actor, command.media_id, room=command.room_id,
+                    conversation=command.conversation_id, scene=command.scene_id,
+                    caption=command.caption, view_once=command.view_once)
+            case ViewMedia(media_id=mid, reveal=reveal):
+                return await self.media.view(actor, mid, reveal)
 
 
 PRIVATE_TYPES = (c.SendRequest, c.CreateGroup, c.InviteToConversation, c.ListRequests,
@@ -102,4 +120,4 @@ PRIVATE_TYPES = (c.SendRequest, c.CreateGroup, c.InviteToConversation, c.ListReq
                  c.LeaveConversation, c.ListConversations, c.ConversationHistory,
                  c.BlockPersona, c.UnblockPersona, c.ListBlocks, c.MutePersona,
                  c.UnmutePersona, c.ListMutes, c.SetBoundaries, c.GetBoundaries,
-                 c.QueryPresence, *sc.SCENE_TYPES)
+                 c.QueryPresence, *sc.SCENE_TYPES, *MEDIA_TYPES)

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from tryst.storage.accounts import SqlAccounts, SqlAuthSessions
 from tryst.storage.boundaries import SqlBoundaries
 from tryst.storage.conversations import SqlConversations
+from tryst.storage.hashbanks import SqlCases, SqlHashBanks
+from tryst.storage.media import SqlMedia
 from tryst.storage.personas import SqlPersonas
 from tryst.storage.rooms import SqlRoomEvents, SqlRooms
 from tryst.storage.scenelogs import SqlSceneLogs
@@ -64,6 +66,9 @@ class SqlUnitOfWork:
     conversations: SqlConversations
     boundaries: SqlBoundaries
     scenelogs: SqlSceneLogs
+    media: SqlMedia
+    hashbanks: SqlHashBanks
+    cases: SqlCases
 
     def __init__(self, engine: AsyncEngine, readonly: bool = False) -> None:
         self._engine = engine
@@ -84,6 +89,9 @@ class SqlUnitOfWork:
         self.conversations = SqlConversations(conn)
         self.boundaries = SqlBoundaries(conn)
         self.scenelogs = SqlSceneLogs(conn)
+        self.media = SqlMedia(conn)
+        self.hashbanks = SqlHashBanks(conn)
+        self.cases = SqlCases(conn)
         return self
 
     async def commit(self) -> None:

@@ -18,7 +18,7 @@ from tryst.storage.tables import personas, room_events, room_invites, room_membe
 def _room(row: Any) -> Room:
     return Room(id=RoomId(row.id), name=row.name, topic=row.topic, description=row.description,
                 visibility=Visibility(row.visibility), rating=Rating(row.rating),
-                created_at=row.created_at, last_seq=row.last_seq)
+                created_at=row.created_at, last_seq=row.last_seq, images=bool(row.images))
 
 
 def _member(row: Any) -> Membership:
@@ -53,7 +53,8 @@ class SqlRooms:
         await self._c.execute(insert(rooms).values(
             id=room.id, name=room.name, name_key=name_key, topic=room.topic,
             description=room.description, visibility=room.visibility.value,
-            rating=room.rating.value, created_at=room.created_at, last_seq=room.last_seq))
+            rating=room.rating.value, created_at=room.created_at, last_seq=room.last_seq,
+            images=room.images))
 
     async def get(self, room_id: RoomId) -> Room | None:
         row = (await self._c.execute(select(rooms).where(rooms.c.id == room_id))).first()
@@ -77,7 +78,7 @@ class SqlRooms:
     async def update(self, room: Room, name_key: str) -> None:
         await self._c.execute(update(rooms).where(rooms.c.id == room.id).values(
             name=room.name, name_key=name_key, topic=room.topic, description=room.description,
-            visibility=room.visibility.value, rating=room.rating.value))
+            visibility=room.visibility.value, rating=room.rating.value, images=room.images))
 
     async def next_seq(self, room_id: RoomId) -> int:
         return await self.advance_seq(room_id, 1)

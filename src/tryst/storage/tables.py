@@ -102,6 +102,7 @@ rooms = Table(
     Column("rating", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_seq", BigInteger, nullable=False),
+    Column("images", Boolean, nullable=False, server_default="0"),
 )
 
 room_members = Table(
@@ -291,4 +292,93 @@ log_exports = Table(
     Column("account_id", String(32), nullable=False, index=True),
     Column("format", String(8), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# ---------------------------------------------------------------- images
+
+# One row per upload. The bytes are in the media store under their SHA-256 (content
+# addressed, outside any web root); a row lives as long as the line that carries the
+# image (the sweep removes rows whose line is gone, and the bytes with the last row).
+media = Table(
+    "media", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("persona_id", String(32), ForeignKey("personas.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("preview_sha256", String(64), nullable=False, index=True),
+    Column("mime", String(16), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("explicit", Boolean, nullable=False),
+    Column("labels", JSON, nullable=False),  # the classifier's findings, for moderators
+    Column("pdq", String(64), nullable=True),  # identity PDQ, to re-check against new banks
+    Column("pdq_quality", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("place", String(16), nullable=True),
+    Column("place_id", String(32), nullable=True),
+    Column("seq", BigInteger, nullable=True),
+    Column("view_once", Boolean, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True, index=True),
+    Index("ix_media_place", "place", "place_id", "seq"),
+)
+
+# Who an image in a conversation or scene was sent to, and for view-once images when
+# each of them viewed it.
+media_recipients = Table(
+    "media_recipients", metadata,
+    Column("media_id", String(32), ForeignKey("media.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("persona_id", String(32), primary_key=True),
+    Column("viewed_at", UTCDateTime(), nullable=True),
+)
+
+# ---------------------------------------------------------------- hash banks
+
+hash_banks = Table(
+    "hash_banks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+hash_entries = Table(
+    "hash_entries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bank_id", Integer, ForeignKey("hash_banks.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("signal", String(8), nullable=False),
+    Column("value", String(64), nullable=False),
+    Column("quality", Integer, nullable=True),
+    Column("added_at", UTCDateTime(), nullable=False),
+    # Who submitted a self-protection hash. No foreign key: deleting the account must
+    # not lift the protection it asked for.
+    Column("account_id", String(32), nullable=True, index=True),
+    Column("note", String(200), nullable=False),
+    Index("ix_hash_entries_signal_value", "signal", "value"),
+)
+
+# A row per removal of bank entries: each server process rebuilds its in-memory PDQ
+# index when it sees a new one (additions are picked up incrementally by entry id).
+hash_removals = Table(
+    "hash_removals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+# ---------------------------------------------------------------- moderation
+
+moderation_cases = Table(
+    "moderation_cases", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("account_id", String(32), nullable=True, index=True),
+    Column("persona_id", String(32), nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
 )

@@ -17,12 +17,15 @@ from tryst.domain.errors import Forbidden, InvalidInput, NotAuthenticated
 from tryst.domain.personas import PersonaDraft
 from tryst.services.accounts import AccountService
 from tryst.services.actor import Actor
+from tryst.services.hashbanks import HashBankService
+from tryst.services.media import MediaService
 from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.rooms import RoomService
 from tryst.sessions.private import PrivateCommands
 from tryst.web import schemas as s
 from tryst.web.auth import COOKIE_NAME, bearer_token, origin_allowed, request_token
+from tryst.web.media_api import build_media_api
 from tryst.web.private_api import build_private_api
 from tryst.web.scene_api import build_scene_api
 
@@ -41,6 +44,8 @@ class ApiContext:
     rooms: RoomService
     auth_limiter: RateLimiter
     private: PrivateCommands
+    media: MediaService | None = None
+    banks: HashBankService | None = None
 
 
 def _address(request: Request) -> str:
@@ -202,7 +207,8 @@ def build_api(ctx: ApiContext) -> list[APIRouter]:
         actor = await act_as(who, body.persona_id)
         room = await ctx.rooms.create(actor, name=body.name, topic=body.topic,
                                       description=body.description,
-                                      visibility=body.visibility, rating=body.rating)
+                                      visibility=body.visibility, rating=body.rating,
+                                      images=body.images)
         return presenters.room(room)
 
     @api.get("/rooms/{room_id}", tags=["rooms"])
@@ -275,5 +281,20 @@ def build_api(ctx: ApiContext) -> list[APIRouter]:
         return {"account": presenters.account(owner),
                 "personas": [presenters.persona_ref(p) for p in personas]}
 
-    return [api, build_private_api(ctx.private, Auth, act_as),
-            build_scene_api(ctx.private, Auth)]
+    async def account_of(request: Request) -> str | None:
+        """The signed-in account, or None (images answer "not found" to strangers,
+        never "log in first", so nothing is confirmed to exist)."""
+        token = request_token(request)
+        if token is None:
+            return None
+        try:
+            account, _ = await ctx.accounts.authenticate(token)
+        except NotAuthenticated:
+            return None
+        return account.id
+
+    routers = [api, build_private_api(ctx.private, Auth, act_as),
+               build_scene_api(ctx.private, Auth)]
+    if ctx.media is not None and ctx.banks is not None:
+        routers.append(build_media_api(ctx.media, ctx.banks, Auth, act_as, account_of))
+    return routers

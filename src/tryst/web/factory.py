@@ -79,7 +79,8 @@ def create_web_app(ctx: ApiContext, door: WebSocketDoor, address_limiter: RateLi
     app.mount("/assets", StaticFiles(directory=str(assets)), name="assets")
 
     app.add_middleware(AddressRateLimit, limiter=address_limiter)
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES,
+                       per_path={"/api/v1/media": ctx.settings.max_image_bytes})
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -83,6 +83,7 @@ class RoomIn(_In):
     description: Annotated[StrictStr, Field(max_length=20_000)] = ""
     visibility: Visibility = "public"
     rating: Rating = "general"
+    images: StrictBool = Field(False, description="Whether members may share images.")
 
 
 class RoomPatch(_In):
@@ -92,6 +93,7 @@ class RoomPatch(_In):
     description: Annotated[StrictStr, Field(max_length=20_000)] | None = None
     visibility: Visibility | None = None
     rating: Rating | None = None
+    images: StrictBool | None = None
 
 
 class ActAs(_In):

@@ -377,6 +377,24 @@ class VerifyMessages(_Msg):
     messages: Annotated[list[FrankedLine], Field(min_length=1, max_length=100)]
 
 
+class PostImage(_Msg):
+    """Post an image uploaded with POST /api/v1/media in exactly one place."""
+
+    type: Literal["post_image"]
+    media: ObjectId
+    room: ObjectId | None = None
+    conversation: ObjectId | None = None
+    scene: ObjectId | None = None
+    caption: Text | None = None
+    view_once: StrictBool = False
+
+
+class ViewMedia(_Msg):
+    type: Literal["view_media"]
+    media: ObjectId
+    reveal: StrictBool = False
+
+
 ClientMessage = Annotated[
     Hello | SwitchPersona | Join | Leave | Say | Pose | Ooc | Whisper | Notice | SetTopic
     | Who | History | ListRooms | Ping | Request | CreateGroup | Invite | Requests | OpenRequest
@@ -384,7 +402,8 @@ ClientMessage = Annotated[
     | Conversations | ConversationHistory | Block | Unblock | Blocks | Mute | Unmute | Mutes
     | SetBoundaries | GetBoundaries | Presence | ProposeScene | AcceptScene | DeclineScene
     | CounterScene | StartScene | SceneSend | Red | Yellow | ResumeScene | LeaveScene | EndScene
-    | Grant | Revoke | Scenes | Logs | ExportLog | WithdrawLog | VerifyMessages,
+    | Grant | Revoke | Scenes | Logs | ExportLog | WithdrawLog | VerifyMessages | PostImage
+    | ViewMedia,
     Field(discriminator="type"),
 ]
 
@@ -397,4 +416,4 @@ MESSAGE_TYPES = ("hello", "switch_persona", "join", "leave", "say", "pose", "ooc
                  "boundaries", "presence", "propose_scene", "accept_scene", "decline_scene",
                  "counter_scene", "start_scene", "scene_send", "red", "yellow", "resume_scene",
                  "leave_scene", "end_scene", "grant", "revoke", "scenes", "logs", "export_log",
-                 "withdraw_log", "verify_messages")
+                 "withdraw_log", "verify_messages", "post_image", "view_media")

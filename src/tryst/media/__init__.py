@@ -1,0 +1,1 @@
+"""Images: decode, strip metadata, classify, hash (PDQ) and match against hash banks."""
