@@ -261,7 +261,7 @@ async def test_unposted_uploads_and_view_once_deadlines_are_swept(
 
 
 async def test_scene_images_reach_only_those_who_granted_them(srv: Running) -> None:
-    api_a, pa, wa, api_b, pb, wb, _cid = await conversation_pair(srv)
+    api_a, pa, wa, api_b, pb, wb, cid = await conversation_pair(srv)
     sid = await running(wa, wb, pb, ["text", "images"], {"text": True, "images": False})
     media = await uploaded(api_a, pa, encode(drawing(10)))
     posted = await wa.ok("post_image", media=media["id"], scene=sid, caption="Look")
@@ -283,9 +283,15 @@ async def test_scene_images_reach_only_those_who_granted_them(srv: Running) -> N
     # Revoking the grant stops viewing too; the scene's end deletes its images.
     await wb.ok("revoke", scene=sid, channel="images")
     assert (await wb.fail("view_media", media=second["id"]))["code"] == "not_found"
+    # Without one's own images grant nothing is sent, and the upload stays usable.
+    await wa.ok("revoke", scene=sid, channel="images")
+    third = await uploaded(api_a, pa, encode(drawing(12)))
+    refused = await wa.fail("post_image", media=third["id"], scene=sid)
+    assert refused["code"] == "not_granted"
+    await wa.ok("post_image", media=third["id"], conversation=cid)
     await wa.ok("end_scene", scene=sid)
     await wait_kind(wb, sid, "ended")
-    assert await media_rows(srv) == 0
+    assert await media_rows(srv) == 1  # only the one posted in the conversation
 
 
 # ---------------------------------------------------------------- hash banks

@@ -201,6 +201,9 @@ class MediaRepository(Protocol):
                      recipients: Collection[PersonaId]) -> None:
         """Attach an upload to the line that carries it, with who it was sent to."""
         ...
+    async def unpost(self, media_id: str, expires_at: datetime | None) -> None:
+        """Undo ``posted`` for a line that was never sent."""
+        ...
     async def recipient(self, media_id: str, persona_id: PersonaId
                         ) -> tuple[bool, datetime | None] | None:
         """(was a recipient, viewed at) or None if the persona was not sent it."""

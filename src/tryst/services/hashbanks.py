@@ -76,13 +76,16 @@ class HashBankService:
                 self._matcher.reset()
                 self._loaded_to = 0
                 self._removals = removals
+            new: list[tuple[int, str]] = []
             while True:
                 async with self._uow(readonly=True) as uow:
                     rows = await uow.hashbanks.pdq_after(self._loaded_to, 50_000)
                 if not rows:
                     break
-                await asyncio.to_thread(self._matcher.add, rows)
+                new += rows
                 self._loaded_to = rows[-1][0]
+            if new:  # one add: the index rebuilds its tables once, not once per page
+                await asyncio.to_thread(self._matcher.add, new)
             return len(self._matcher)
 
     def stats(self) -> dict[str, int]:

@@ -14,7 +14,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tryst.clock import Clock
@@ -204,8 +204,10 @@ class MediaService:
             await uow.commit()
         try:
             return await self._scenes.send_image(actor, scene_id, text, data)
-        except BaseException:
-            await self._forget([replace(media, place=Place.SCENE)])
+        except BaseException:  # not sent (no grant, paused, ended): the upload stays usable
+            async with self._uow() as uow:
+                await uow.media.unpost(media.id, media.expires_at)
+                await uow.commit()
             raise
 
     # ------------------------------------------------------------ view

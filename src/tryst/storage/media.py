@@ -53,6 +53,12 @@ class SqlMedia:
                 {"media_id": media_id, "persona_id": p, "viewed_at": None}
                 for p in recipients])
 
+    async def unpost(self, media_id: str, expires_at: datetime | None) -> None:
+        await self._c.execute(delete(media_recipients).where(
+            media_recipients.c.media_id == media_id))
+        await self._c.execute(update(media).where(media.c.id == media_id).values(
+            place=None, place_id=None, seq=None, view_once=False, expires_at=expires_at))
+
     async def recipient(self, media_id: str, persona_id: PersonaId
                         ) -> tuple[bool, datetime | None] | None:
         row = (await self._c.execute(select(media_recipients.c.viewed_at).where(
