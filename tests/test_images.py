@@ -328,6 +328,10 @@ async def test_protected_images_and_their_copies_are_refused(srv: Running) -> No
     assert {c["kind"] for c in opened_cases} == {"hash_match"}
     assert all(c["details"]["distance"] <= 31 for c in opened_cases)
     assert await media_rows(srv) == 3  # nothing of the refused uploads was kept
+    # Deleting the bank lifts the block (the index is rebuilt and swapped in whole).
+    assert await srv.tryst.banks.delete("self-protected") == 2
+    assert srv.tryst.banks.stats()["pdq_entries"] == 0
+    await uploaded(api_m, pm, variants(original)["mirrored"])
     await api_a.close()
     await api_m.close()
 

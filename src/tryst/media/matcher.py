@@ -14,12 +14,16 @@ class BankMatcher:
         self._index = PdqIndex()
 
     def add(self, entries: Sequence[tuple[int, str]]) -> None:
-        if entries:
+        if entries:  # (PdqIndex takes a writer lock; lookups never wait for it)
             self._index.add(as_codes([from_hex(value) for _, value in entries]),
                             np.array([entry_id for entry_id, _ in entries], dtype=np.int64))
 
-    def reset(self) -> None:
-        self._index = PdqIndex()  # readers holding the old one finish on it
+    def replace(self, entries: Sequence[tuple[int, str]]) -> None:
+        fresh = PdqIndex()
+        if entries:
+            fresh.add(as_codes([from_hex(value) for _, value in entries]),
+                      np.array([entry_id for entry_id, _ in entries], dtype=np.int64))
+        self._index = fresh  # one assignment: lookups use the old index until now
 
     def best(self, hashes: Sequence[str], max_distance: int) -> tuple[int, int] | None:
         if not hashes:

@@ -407,38 +407,3 @@ class PdqIndex:
         live = s.alive[rows]
         return qi[live], s.main_ids[rows[live]], dist[live]
 
-
-class PdqBankMatcher:
-    """``PdqIndex`` behind the ``ports.PdqMatcher`` interface: entries and queries as
-    hex, as banks store them. Thread safety is ``PdqIndex``'s; ``reset`` swaps in a new
-    empty index, so a search running meanwhile finishes on the old one."""
-
-    def __init__(self, *, delta_limit: int = 4096) -> None:
-        self._delta_limit = delta_limit
-        self._index = PdqIndex(delta_limit=delta_limit)
-
-    def add(self, entries: Sequence[tuple[int, str]]) -> None:
-        """Add (entry id, 64 hex digits) pairs; add in large batches where possible, each
-        batch past ``delta_limit`` entries costs one rebuild."""
-        if not entries:
-            return
-        codes = as_codes([from_hex(text) for _, text in entries])
-        self._index.add(codes, np.array([entry for entry, _ in entries], dtype=np.int64))
-
-    def reset(self) -> None:
-        self._index = PdqIndex(delta_limit=self._delta_limit)
-
-    def best(self, hashes: Sequence[str], max_distance: int) -> tuple[int, int] | None:
-        """The closest entry to any of ``hashes`` as (entry id, distance), or None; ties go
-        to the earlier hash (the identity comes first), then the lower id."""
-        if not hashes:
-            return None
-        match = self._index.best_match(as_codes([from_hex(text) for text in hashes]),
-                                       max_distance)
-        return None if match is None else (match.id, match.distance)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def memory_bytes(self) -> int:
-        return self._index.memory_bytes()

@@ -72,20 +72,22 @@ class HashBankService:
         async with self._refreshing:
             async with self._uow(readonly=True) as uow:
                 removals = await uow.hashbanks.last_removal()
-            if removals != self._removals:
-                self._matcher.reset()
-                self._loaded_to = 0
-                self._removals = removals
+            rebuild = removals != self._removals
+            start = 0 if rebuild else self._loaded_to
             new: list[tuple[int, str]] = []
             while True:
                 async with self._uow(readonly=True) as uow:
-                    rows = await uow.hashbanks.pdq_after(self._loaded_to, 50_000)
+                    rows = await uow.hashbanks.pdq_after(start, 50_000)
                 if not rows:
                     break
                 new += rows
-                self._loaded_to = rows[-1][0]
-            if new:  # one add: the index rebuilds its tables once, not once per page
+                start = rows[-1][0]
+            if rebuild:  # something was removed: a fresh index, swapped in when complete
+                await asyncio.to_thread(self._matcher.replace, new)
+                self._removals = removals
+            elif new:  # one add: the index rebuilds its tables once, not once per page
                 await asyncio.to_thread(self._matcher.add, new)
+            self._loaded_to = start
             return len(self._matcher)
 
     def stats(self) -> dict[str, int]:
