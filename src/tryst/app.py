@@ -18,14 +18,16 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tryst.bus.memory import MemoryBus
+from tryst.cli_safety import load_safety_config
 from tryst.clock import Clock, SystemClock
 from tryst.config import Settings
 from tryst.domain.accounts import SelfAttestation
 from tryst.domain.errors import InvalidInput
+from tryst.domain.safety.engine import SafetyEngine
 from tryst.domain.tags import TagVocabulary, vocabulary_from_document
 from tryst.doors.rawsocket import TrystWebSocketProtocol
 from tryst.doors.websocket import WebSocketDoor
-from tryst.ids import PersonaId
+from tryst.ids import AccountId, PersonaId
 from tryst.media.images import Limits
 from tryst.media.matcher import BankMatcher
 from tryst.media.store import LocalMediaStore
@@ -42,6 +44,7 @@ from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import RequestService
 from tryst.services.rooms import RoomService
+from tryst.services.safety import SafetyService
 from tryst.services.scenelogs import SceneLogService
 from tryst.services.scenes import SceneService
 from tryst.services.sequencer import StreamSequencer
@@ -105,18 +108,22 @@ def build(settings: Settings, *, clock: Clock | None = None,
     bus.add_observer(registry.observe)
     sequencer = StreamSequencer()
     hasher = Argon2Hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
+    safety = SafetyService(uow=uow, clock=clock, bus=bus,
+                           engine=SafetyEngine(load_safety_config(settings.safety_file)),
+                           enabled=settings.safety_engine)
     accounts = AccountService(uow=uow, hasher=hasher, age=age_provider or SelfAttestation(),
                               clock=clock, settings=settings, bus=bus, sequencer=sequencer,
                               connections=registry)
     personas = PersonaService(uow=uow, clock=clock, settings=settings, vocabulary=vocabulary,
-                              bus=bus, sequencer=sequencer, connections=registry)
+                              bus=bus, sequencer=sequencer, connections=registry,
+                              safety=safety)
     message_limiter = RateLimiter(clock, rate=settings.message_rate,
                                   burst=settings.message_burst, what="messages")
     boundaries = BoundaryService(uow=uow, clock=clock, bus=bus, presence=registry)
     registry.on_presence = boundaries.announce_soon
     rooms = RoomService(uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
                         presence=registry, message_limiter=message_limiter,
-                        boundaries=boundaries)
+                        boundaries=boundaries, safety=safety)
     keys = FileKeyStore(settings.resolved_key_dir())
     franker = Franker(keys, rotate_hours=settings.franking_rotate_hours,
                       keep_days=settings.franking_keep_days)
@@ -124,11 +131,17 @@ def build(settings: Settings, *, clock: Clock | None = None,
         uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
         boundaries=boundaries, franker=franker, vocabulary=vocabulary,
         request_limiter=RateLimiter(clock, rate=settings.request_rate_per_hour / 3600,
-                                    burst=settings.request_burst, what="message requests"))
+                                    burst=settings.request_burst, what="message requests"),
+        safety=safety)
     logs = SceneLogService(uow=uow, clock=clock, settings=settings, keys=keys)
     scenes = SceneService(uow=uow, clock=clock, settings=settings, bus=bus, requests=requests,
                           vocabulary=vocabulary, franker=franker, logs=logs,
-                          message_limiter=message_limiter)
+                          message_limiter=message_limiter, safety=safety)
+
+    async def pause_for_safety(account_id: AccountId) -> None:
+        await scenes.red(account_id, None, safety=True)
+
+    safety.on_minor.append(pause_for_safety)
 
     async def leave_scenes_and_logs(persona_id: PersonaId) -> None:
         """A persona being deleted leaves its scenes and withdraws from its logs."""
@@ -146,7 +159,7 @@ def build(settings: Settings, *, clock: Clock | None = None,
     media = MediaService(
         uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
         processor=worker, store=LocalMediaStore(settings.resolved_media_dir()), banks=banks,
-        keys=keys, scenes=scenes, message_limiter=message_limiter,
+        keys=keys, scenes=scenes, message_limiter=message_limiter, safety=safety,
         upload_limiter=RateLimiter(clock, rate=settings.image_uploads_per_hour / 3600,
                                    burst=max(1, int(settings.image_uploads_per_hour // 4)),
                                    what="image uploads"))
@@ -157,7 +170,7 @@ def build(settings: Settings, *, clock: Clock | None = None,
         conversations=ConversationService(
             uow=uow, clock=clock, settings=settings, bus=bus, sequencer=sequencer,
             boundaries=boundaries, franker=franker, presence=registry,
-            message_limiter=message_limiter),
+            message_limiter=message_limiter, safety=safety),
         boundaries=boundaries,
         scenes=SceneCommands(scenes=scenes, logs=logs, franker=franker), media=media)
     address_limiter = RateLimiter(clock, rate=settings.address_rate,
@@ -172,6 +185,7 @@ def build(settings: Settings, *, clock: Clock | None = None,
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(engine)
         await media.start()
+        await safety.start()
         log.info("hash banks: %d PDQ entries loaded", await banks.refresh())
         retention = asyncio.create_task(_retention_loop(rooms, private.conversations,
                                                         private.scenes, media, clock,
@@ -186,6 +200,7 @@ def build(settings: Settings, *, clock: Clock | None = None,
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await safety.settle()
             worker.close()
             await engine.dispose()
 

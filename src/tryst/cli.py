@@ -90,6 +90,9 @@ _SERVE_OPTIONS: list[tuple[str, str, Any, str]] = [
      "A view-once image is deleted after this long even if not everyone has seen it."),
     ("--protect-hashes-per-account", "protect_hashes_per_account", click.IntRange(0),
      "How many hashes one account may submit to protect its own images."),
+    ("--safety-file", "safety_file",
+     click.Path(exists=True, dir_okay=False, path_type=Path),
+     "JSON file extending or replacing the safety rules' word lists (docs/safety.md)."),
     ("--tags-file", "tags_file", click.Path(exists=True, dir_okay=False, path_type=Path),
      "JSON file extending or replacing the tag vocabulary (docs/operations.md)."),
     ("--secure-cookies/--no-secure-cookies", "secure_cookies", None,
@@ -294,9 +297,11 @@ def create_operator(username: str, password: str, confirm_adult: bool, **values:
 
 def _register_image_commands() -> None:
     from tryst.cli_images import make_banks_group, protect
+    from tryst.cli_safety import safety
 
     main.add_command(protect)
     main.add_command(make_banks_group(_settings_options(_DB_OPTIONS), _settings), "banks")
+    main.add_command(safety)
 
 
 _register_image_commands()

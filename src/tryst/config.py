@@ -50,6 +50,8 @@ class Settings:
     view_once_hours: float = 24.0  # a view-once image not seen by then is deleted anyway
     protect_hashes_per_account: int = 10_000
     tags_file: Path | None = None
+    safety_file: Path | None = None  # extends or replaces the shipped safety rules
+    safety_engine: bool = True  # off only for measuring its cost (bench/safety.py)
     secure_cookies: bool = False
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"

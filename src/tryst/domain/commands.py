@@ -103,6 +103,7 @@ class SendRequest:
     to_persona_id: str
     text: str
     style: str = "say"
+    confirm: tuple[str, ...] = ()  # safety warnings the sender has seen and sends anyway
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class SendMessage:
     conversation_id: str
     text: str
     style: str = "say"
+    confirm: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,7 +201,7 @@ def to_command(msg: Any) -> c.AnyCommand:
 def _to_private(msg: Any) -> c.PrivateCommand | sc.SceneCommand | MediaCommand | None:
     match msg:
         case m.Request():
-            return c.SendRequest(msg.to, msg.text, msg.style)
+            return c.SendRequest(msg.to, msg.text, msg.style, tuple(msg.confirm))
         case m.CreateGroup():
             return c.CreateGroup(tuple(msg.personas), msg.title, msg.text)
         case m.Invite():
@@ -215,7 +215,7 @@ def _to_private(msg: Any) -> c.PrivateCommand | sc.SceneCommand | MediaCommand |
         case m.Decline():
             return c.DeclineRequest(msg.conversation, msg.block)
         case m.Send():
-            return c.SendMessage(msg.conversation, msg.text, msg.style)
+            return c.SendMessage(msg.conversation, msg.text, msg.style, tuple(msg.confirm))
         case m.Read():
             return c.MarkRead(msg.conversation, msg.seq)
         case m.Typing():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from tryst.domain.errors import InvalidInput, NotMember
 from tryst.domain.events import ConversationEvent, Signal
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import SPOKEN_KINDS, EventKind, validate_message
+from tryst.domain.safety.verdicts import Place as SafetyPlace
 from tryst.ids import ConversationId, PersonaId, conversation_stream
 from tryst.ports import Bus, Presence, UnitOfWorkFactory
 from tryst.services import convstreams
@@ -33,6 +34,7 @@ from tryst.services.boundaries import BoundaryService
 from tryst.services.franking import Franker
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import pending_error
+from tryst.services.safety import SafetyService
 from tryst.services.sequencer import StreamSequencer
 
 HISTORY_PAGE_MAX = 200
@@ -59,11 +61,16 @@ class ConversationView:
     keep_days: int  # the conversation's effective retention
 
 
+NEW_CONTACT_LINES = 30  # a conversation this short still counts as a new contact
+
+
 class ConversationService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
                  sequencer: StreamSequencer, boundaries: BoundaryService, franker: Franker,
-                 presence: Presence, message_limiter: RateLimiter) -> None:
+                 presence: Presence, message_limiter: RateLimiter,
+                 safety: SafetyService | None = None) -> None:
         self._uow = uow
+        self._safety = safety
         self._clock = clock
         self._settings = settings
         self._bus = bus
@@ -79,7 +86,7 @@ class ConversationService:
     # ------------------------------------------------------------ talking
 
     async def send(self, actor: Actor, conversation_id: str, kind: EventKind,
-                   text: str) -> ConversationEvent:
+                   text: str, confirm: Collection[str] = ()) -> ConversationEvent:
         if kind not in SPOKEN_KINDS:
             raise InvalidInput("style must be say, pose or ooc", details={"field": "style"})
         clean = validate_message(text, self._settings.max_message_chars)
@@ -97,6 +104,11 @@ class ConversationService:
                                             self._clock.now(), timedelta(
                                                 hours=self._settings.request_cooldown_hours))
                     raise NotMember("everyone else has left this conversation")
+                to = [m.persona_id for m in others if m.state is MemberState.ACTIVE]
+                verdict = self._safety.screen(
+                    actor, clean, SafetyPlace.CONVERSATION,
+                    new_contact=conversation.last_seq < NEW_CONTACT_LINES, to=to,
+                    confirm=confirm) if self._safety else None
                 now = self._clock.now()
                 (event,) = await convstreams.append(uow, conversation, members,
                                                     self._settings, now,
@@ -104,6 +116,8 @@ class ConversationService:
                 await uow.conversations.put_member(convstreams.read_to(mine, event.seq))
                 await uow.commit()
             self._bus.publish(event)
+        if verdict is not None and self._safety is not None:
+            self._safety.warn_recipients(verdict, persona, to)
         return event
 
     async def mark_read(self, actor: Actor, conversation_id: str, seq: int) -> int:

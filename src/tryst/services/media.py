@@ -24,12 +24,14 @@ from tryst.domain.errors import Forbidden, InvalidInput, NotFound, NotMember
 from tryst.domain.events import ConversationEvent, RoomEvent, SceneEvent
 from tryst.domain.media import Media, Place, shown_blurred, validate_caption
 from tryst.domain.rooms import EventKind, Rating, Visibility
+from tryst.domain.safety.verdicts import Place as SafetyPlace
 from tryst.ids import ConversationId, PersonaId, RoomId, conversation_stream, room_stream
 from tryst.ports import Bus, ImageProcessor, KeyStore, MediaStore, UnitOfWork, UnitOfWorkFactory
 from tryst.services import convstreams
 from tryst.services.actor import Actor, current_persona
 from tryst.services.hashbanks import HashBankService
 from tryst.services.ratelimits import RateLimiter
+from tryst.services.safety import SafetyService
 from tryst.services.scenes import SceneService
 from tryst.services.sequencer import StreamSequencer
 from tryst.services.streams import append_event
@@ -41,6 +43,8 @@ URL_SECONDS = 300  # signed URLs are good for five minutes
 UNPOSTED_MINUTES = 60  # an upload nobody posts is deleted after an hour
 
 PostedEvent = RoomEvent | ConversationEvent | SceneEvent
+_SAFETY_PLACE = {Place.ROOM: SafetyPlace.ROOM, Place.CONVERSATION: SafetyPlace.CONVERSATION,
+                 Place.SCENE: SafetyPlace.SCENE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +69,10 @@ class MediaService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
                  sequencer: StreamSequencer, processor: ImageProcessor, store: MediaStore,
                  banks: HashBankService, keys: KeyStore, scenes: SceneService,
-                 upload_limiter: RateLimiter, message_limiter: RateLimiter) -> None:
+                 upload_limiter: RateLimiter, message_limiter: RateLimiter,
+                 safety: SafetyService | None = None) -> None:
         self._uow = uow
+        self._safety = safety
         self._clock = clock
         self._settings = settings
         self._bus = bus
@@ -84,6 +90,8 @@ class MediaService:
 
     async def upload(self, actor: Actor, data: bytes, declared_mime: str | None) -> Media:
         """Clean, check and store an upload. Nothing is stored for a refused one."""
+        if self._safety is not None:
+            self._safety.guard(actor.account.id)
         self._uploads.check(actor.account.id)
         processed = await self._processor.process(data, declared_mime)
         await self._banks.check(processed, actor.account.id, actor.persona.id)
@@ -123,6 +131,10 @@ class MediaService:
                                details={"field": "view_once"})
         text = validate_caption(caption)
         self._messages.check(actor.persona.id)
+        if self._safety is not None:
+            self._safety.guard(actor.account.id)
+            if text:  # a caption is a message like any other
+                self._safety.screen(actor, text, _SAFETY_PLACE[place], new_contact=False)
         async with self._uow(readonly=True) as uow:
             media = await self._own_upload(uow, actor, media_id)
         deadline = (self._clock.now() + timedelta(hours=self._settings.view_once_hours)

@@ -21,6 +21,7 @@ from tryst.domain.tags import TagVocabulary
 from tryst.ids import PersonaId, new_persona_id
 from tryst.ports import Bus, ConnectionControl, UnitOfWork, UnitOfWorkFactory
 from tryst.services.erasure import erase_personas
+from tryst.services.safety import SafetyService
 from tryst.services.sequencer import StreamSequencer
 
 EDITABLE = frozenset({"name", "age", "short_description", "profile", "pronouns", "interests",
@@ -30,8 +31,9 @@ EDITABLE = frozenset({"name", "age", "short_description", "profile", "pronouns",
 class PersonaService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings,
                  vocabulary: TagVocabulary, bus: Bus, sequencer: StreamSequencer,
-                 connections: ConnectionControl) -> None:
+                 connections: ConnectionControl, safety: SafetyService | None = None) -> None:
         self._uow = uow
+        self._safety = safety
         self._clock = clock
         self._settings = settings
         self.vocabulary = vocabulary
@@ -42,8 +44,15 @@ class PersonaService:
         # from their logs (app.py wires them; this service knows nothing of scenes).
         self.persona_erasers: list[Callable[[PersonaId], Awaitable[None]]] = []
 
+    def _check_profile(self, clean: PersonaDraft) -> None:
+        """A persona or profile that states an age under 18 is refused outright."""
+        if self._safety is not None:
+            self._safety.check_profile(clean.name, clean.short_description, clean.profile,
+                                       clean.pronouns)
+
     async def create(self, account: Account, draft: PersonaDraft) -> Persona:
         clean = validate_draft(draft, self.vocabulary)
+        self._check_profile(clean)
         persona = Persona(
             id=new_persona_id(), account_id=account.id, name=clean.name, age=clean.age,
             short_description=clean.short_description, profile=clean.profile,
@@ -110,6 +119,7 @@ class PersonaService:
                                        if t in self.vocabulary}
             fields.update(changes)
             clean = validate_draft(PersonaDraft(**fields), self.vocabulary)
+            self._check_profile(clean)
             updated = replace(
                 current, name=clean.name, age=clean.age,
                 short_description=clean.short_description, profile=clean.profile,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -39,6 +40,7 @@ from tryst.domain.errors import (
 from tryst.domain.events import ConversationEvent, Signal
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import SPOKEN_KINDS, EventKind, validate_message
+from tryst.domain.safety.verdicts import Place as SafetyPlace
 from tryst.domain.tags import TagVocabulary
 from tryst.ids import (
     ConversationId,
@@ -53,6 +55,7 @@ from tryst.services.actor import Actor, current_persona
 from tryst.services.boundaries import BoundaryService
 from tryst.services.franking import Franker
 from tryst.services.ratelimits import RateLimiter
+from tryst.services.safety import SafetyService
 from tryst.services.sequencer import StreamSequencer
 
 
@@ -92,8 +95,10 @@ def pending_error(member: Member, now: datetime, cooldown: timedelta) -> Request
 class RequestService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
                  sequencer: StreamSequencer, boundaries: BoundaryService, franker: Franker,
-                 vocabulary: TagVocabulary, request_limiter: RateLimiter) -> None:
+                 vocabulary: TagVocabulary, request_limiter: RateLimiter,
+                 safety: SafetyService | None = None) -> None:
         self._uow = uow
+        self._safety = safety
         self._clock = clock
         self._settings = settings
         self._bus = bus
@@ -150,7 +155,8 @@ class RequestService:
     # ------------------------------------------------------------ sending
 
     async def request(self, actor: Actor, to_persona_id: str, text: str,
-                      kind: EventKind = EventKind.SAY) -> RequestSent:
+                      kind: EventKind = EventKind.SAY,
+                      confirm: Collection[str] = ()) -> RequestSent:
         """A first message to a persona: opens a direct conversation once accepted."""
         if kind not in SPOKEN_KINDS:
             raise InvalidInput("style must be say, pose or ooc", details={"field": "style"})
@@ -160,6 +166,10 @@ class RequestService:
         # Counted per account, before anything else, the same for every recipient: a
         # flood of first contacts is refused however the recipients would have answered.
         self._limiter.check(actor.account.id)
+        # Screened before anything is stored. No notice goes to the recipient from here:
+        # whether they may be reached (blocks, who may reach them) is decided below.
+        safety = self._safety.screen(actor, clean, SafetyPlace.REQUEST, new_contact=True,
+                                     confirm=confirm) if self._safety else None
         pair = "pair:" + ":".join(sorted([actor.persona.id, to_persona_id]))
         async with self._seq.hold([pair]):
             async with self._uow(readonly=True) as uow:
@@ -220,6 +230,8 @@ class RequestService:
         theirs_now = next(m for m in members if m.persona_id == target.id)
         if theirs_now.state is MemberState.INVITED:
             self._notify(target, sender, conversation)
+            if safety is not None and self._safety is not None:
+                self._safety.warn_recipients(safety, sender, [target.id])
         replies = [(target, verdict.reach.auto_reply)] if not verdict.reach.allowed \
             and verdict.reach.auto_reply else []
         return RequestSent(replace(conversation, last_seq=events[-1].seq), [target], replies)
@@ -231,6 +243,10 @@ class RequestService:
         clean_title = validate_title(title)
         clean = validate_message(text, self._settings.max_message_chars) if text else None
         self._limiter.check(actor.account.id, cost=len(invitees))
+        if self._safety is not None:
+            self._safety.guard(actor.account.id)
+            if clean:
+                self._safety.screen(actor, clean, SafetyPlace.REQUEST, new_contact=True)
         now = self._clock.now()
         conversation = Conversation(id=new_conversation_id(), kind=ConversationKind.GROUP,
                                     title=clean_title, created_by=actor.persona.id,

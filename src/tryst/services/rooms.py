@@ -38,12 +38,14 @@ from tryst.domain.rooms import (
     validate_room_name,
     validate_topic,
 )
+from tryst.domain.safety.verdicts import Place as SafetyPlace
 from tryst.domain.text import choice
 from tryst.ids import PersonaId, RoomId, new_room_id, room_stream
 from tryst.ports import Bus, Presence, UnitOfWork, UnitOfWorkFactory
 from tryst.services.actor import Actor, current_persona
 from tryst.services.boundaries import BoundaryService
 from tryst.services.ratelimits import RateLimiter
+from tryst.services.safety import SafetyService
 from tryst.services.sequencer import StreamSequencer
 from tryst.services.streams import append_event
 
@@ -66,8 +68,10 @@ OWNER_FIELDS = frozenset({"name", "description", "visibility", "rating", "images
 class RoomService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
                  sequencer: StreamSequencer, presence: Presence,
-                 message_limiter: RateLimiter, boundaries: BoundaryService) -> None:
+                 message_limiter: RateLimiter, boundaries: BoundaryService,
+                 safety: SafetyService | None = None) -> None:
         self._boundaries = boundaries
+        self._safety = safety
         self._uow = uow
         self._clock = clock
         self._settings = settings
@@ -312,6 +316,8 @@ class RoomService:
             raise InvalidInput("only say, pose, ooc and notices can be posted")
         clean = validate_message(text, self._settings.max_message_chars)
         self._limiter.check(actor.persona.id)
+        if self._safety is not None:
+            self._safety.screen(actor, clean, SafetyPlace.ROOM, new_contact=False)
         loop = asyncio.get_running_loop()
         result: asyncio.Future[RoomEvent] = loop.create_future()
         # A caller that went away must not leave "exception never retrieved" behind.
@@ -399,6 +405,8 @@ class RoomService:
         the room sees it or learns that it was sent."""
         clean = validate_message(text, self._settings.max_message_chars)
         self._limiter.check(actor.persona.id)
+        if self._safety is not None:
+            self._safety.screen(actor, clean, SafetyPlace.ROOM, new_contact=False)
         hidden = (await self._boundaries.boundary(actor.account.id)).hidden
         async with self._uow(readonly=True) as uow:
             room = await self._room_for(uow, room_id, actor)

@@ -29,6 +29,7 @@ from tryst.domain.errors import InvalidInput, LimitReached, NotFound, NotMember,
 from tryst.domain.events import SceneEvent, Signal
 from tryst.domain.personas import Persona
 from tryst.domain.rooms import SPOKEN_KINDS, EventKind, validate_message
+from tryst.domain.safety.verdicts import Place as SafetyPlace
 from tryst.domain.scenelogs import ConsentRecord
 from tryst.domain.scenes import ParticipantState, Scene, SceneStatus
 from tryst.domain.tags import TagVocabulary
@@ -38,6 +39,7 @@ from tryst.services.actor import Actor, current_persona
 from tryst.services.franking import Franker
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import RequestService
+from tryst.services.safety import SafetyService
 from tryst.services.scenelogs import SceneLogService
 
 log = logging.getLogger(__name__)
@@ -88,8 +90,10 @@ _Draft = tuple[str, Author | None, str, dict[str, object], Channel | None]
 class SceneService:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, settings: Settings, bus: Bus,
                  requests: RequestService, vocabulary: TagVocabulary, franker: Franker,
-                 logs: SceneLogService, message_limiter: RateLimiter) -> None:
+                 logs: SceneLogService, message_limiter: RateLimiter,
+                 safety: SafetyService | None = None) -> None:
         self._uow = uow
+        self._safety = safety
         self._clock = clock
         self._settings = settings
         self._bus = bus
@@ -104,6 +108,10 @@ class SceneService:
         self.on_end: list[Callable[[str], Awaitable[None]]] = []
 
     # ------------------------------------------------------------ lookups
+
+    def _guard(self, actor: Actor) -> None:
+        if self._safety is not None:
+            self._safety.guard(actor.account.id)
 
     def _get(self, scene_id: str, persona_id: PersonaId) -> LiveScene:
         live = self._live.get(scene_id)
@@ -247,6 +255,7 @@ class SceneService:
     async def propose(self, actor: Actor, persona_ids: list[str], title: str,
                       tags: list[str], channels: list[str], choices: Mapping[str, bool] | None,
                       minutes: int | None) -> SceneView:
+        self._guard(actor)
         card = sc.validate_card(title, tags, channels, self._tag_names)
         invitees = sc.validate_invitees(persona_ids, actor.persona.id)
         span = consent.validate_minutes(minutes)
@@ -289,6 +298,7 @@ class SceneService:
 
     async def accept(self, actor: Actor, scene_id: str, choices: Mapping[str, bool],
                      minutes: int | None, version: int | None = None) -> SceneView:
+        self._guard(actor)
         span = consent.validate_minutes(minutes)
         live = self._get(scene_id, actor.persona.id)
         me = Author.of(actor.persona)
@@ -339,6 +349,10 @@ class SceneService:
         self._limiter.check(actor.persona.id)
         live = self._get(scene_id, actor.persona.id)
         me = Author.of(actor.persona)
+        if self._safety is not None:
+            to = sc.recipients(live.scene, Channel.TEXT, self._clock.now()) - {me.id}
+            self._safety.screen(actor, clean, SafetyPlace.SCENE, new_contact=False,
+                                to=sorted(to))
         async with live.lock:
             def move(s: Scene, at: datetime) -> Scene:
                 sc.check_send(s, me.id, Channel.TEXT, at)
@@ -377,10 +391,14 @@ class SceneService:
 
     # ------------------------------------------------------------ the safeword
 
-    async def red(self, account_id: AccountId, scene_id: str | None) -> list[str]:
+    async def red(self, account_id: AccountId, scene_id: str | None, *,
+                  safety: bool = False) -> list[str]:
         """The safeword: pause one scene, or (no scene given) every running scene any
         persona of this account is in. Works from any connection of the account, whatever
-        persona it has selected: one action stops everything."""
+        persona it has selected: one action stops everything.
+
+        ``safety``: the safety engine stopped the account (a disclosed minor). The others
+        are told the scene was stopped for safety, not by whom or why."""
         targets = []
         for sid, live in list(self._live.items()):
             if scene_id is not None and sid != scene_id:
@@ -404,7 +422,8 @@ class SceneService:
                     if live.scene.status is SceneStatus.ENDED:
                         continue  # ended while we waited for the lock
                     await self._change(live, _red_move(who.persona_id),
-                                       _red_drafts(Author.of(who)))
+                                       _safety_drafts() if safety
+                                       else _red_drafts(Author.of(who)))
             except Exception:
                 if scene_id is not None:
                     raise
@@ -421,6 +440,7 @@ class SceneService:
                                lambda _b, _a: [("yellow", me, "", {}, None)])
 
     async def confirm_resume(self, actor: Actor, scene_id: str) -> SceneView:
+        self._guard(actor)  # a scene stopped for safety waits for a moderator
         live = self._get(scene_id, actor.persona.id)
         me = Author.of(actor.persona)
 
@@ -543,6 +563,11 @@ def _red_move(pid: PersonaId) -> Callable[[Scene, datetime], Scene]:
 
 def _red_drafts(author: Author) -> Callable[[Scene, Scene], list[_Draft]]:
     return lambda _b, _a: [("red", author, "", {"check_in": CHECK_IN}, None)]
+
+
+def _safety_drafts() -> Callable[[Scene, Scene], list[_Draft]]:
+    return lambda _b, _a: [("red", None, "This scene was stopped for safety.",
+                            {"check_in": CHECK_IN, "reason": "safety"}, None)]
 
 
 def _leave_move(pid: PersonaId) -> Callable[[Scene, datetime], Scene]:

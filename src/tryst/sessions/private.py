@@ -56,8 +56,8 @@ class PrivateCommands:
             raise NoPersona("choose a persona first (hello with a persona, or switch_persona)")
         actor = Actor(account, persona)
         match command:
-            case c.SendRequest(to_persona_id=to, text=text, style=s):
-                return await req.request(actor, to, text, spoken_style(s))
+            case c.SendRequest(to_persona_id=to, text=text, style=s, confirm=confirm):
+                return await req.request(actor, to, text, spoken_style(s), confirm)
             case c.CreateGroup(persona_ids=ids, title=title, text=text):
                 return await req.create_group(actor, list(ids), title, text)
             case c.InviteToConversation(conversation_id=cid, persona_id=pid):
@@ -74,8 +74,8 @@ class PrivateCommands:
                 if block:
                     await bnd.block(account, inviter)
                 return None
-            case c.SendMessage(conversation_id=cid, text=text, style=s):
-                return await conv.send(actor, cid, spoken_style(s), text)
+            case c.SendMessage(conversation_id=cid, text=text, style=s, confirm=confirm):
+                return await conv.send(actor, cid, spoken_style(s), text, confirm)
             case c.MarkRead(conversation_id=cid, seq=seq):
                 return await conv.mark_read(actor, cid, seq)
             case c.SetTyping(conversation_id=cid, typing=typing):

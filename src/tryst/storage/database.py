@@ -16,6 +16,7 @@ from tryst.storage.conversations import SqlConversations
 from tryst.storage.hashbanks import SqlCases, SqlHashBanks
 from tryst.storage.media import SqlMedia
 from tryst.storage.personas import SqlPersonas
+from tryst.storage.restrictions import SqlRestrictions
 from tryst.storage.rooms import SqlRoomEvents, SqlRooms
 from tryst.storage.scenelogs import SqlSceneLogs
 
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
     media: SqlMedia
     hashbanks: SqlHashBanks
     cases: SqlCases
+    restrictions: SqlRestrictions
 
     def __init__(self, engine: AsyncEngine, readonly: bool = False) -> None:
         self._engine = engine
@@ -92,6 +94,7 @@ class SqlUnitOfWork:
         self.media = SqlMedia(conn)
         self.hashbanks = SqlHashBanks(conn)
         self.cases = SqlCases(conn)
+        self.restrictions = SqlRestrictions(conn)
         return self
 
     async def commit(self) -> None:

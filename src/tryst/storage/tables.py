@@ -382,3 +382,15 @@ moderation_cases = Table(
     Column("details", JSON, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False, index=True),
 )
+
+# An account restricted pending review (the safety engine, or later a moderator): it may
+# read but not send anything until a moderator lifts the restriction.
+account_restrictions = Table(
+    "account_restrictions", metadata,
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("signal", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("case_id", String(32), nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+)

@@ -108,6 +108,8 @@ class Ping(_Msg):
 # ---------------------------------------------------------------- conversations
 
 Style = Literal["say", "pose", "ooc"]
+# Safety warnings a sender confirms by sending again (docs/protocol.md §14).
+Confirm = Annotated[list[Literal["personal_data", "off_platform"]], Field(max_length=2)]
 
 
 class Request(_Msg):
@@ -117,6 +119,7 @@ class Request(_Msg):
     to: ObjectId
     text: Text
     style: Style = "say"
+    confirm: Confirm = Field(default_factory=list)
 
 
 class CreateGroup(_Msg):
@@ -157,6 +160,7 @@ class Send(_Msg):
     conversation: ObjectId
     text: Text
     style: Style = "say"
+    confirm: Confirm = Field(default_factory=list)
 
 
 class Read(_Msg):
