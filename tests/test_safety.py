@@ -32,7 +32,7 @@ def notices(ws: Ws) -> list[dict[str, Any]]:
 
 
 async def test_solicitation_is_refused_with_the_rule_explained(server: Running) -> None:
-    _, pa, wa = await person(server, "Ada Safety")
+    _, _pa, wa = await person(server, "Ada Safety")
     api_b, pb, wb = await person(server, "Bo Safety")
     cid = await opened(wa, wb, pb)
     refused = await wa.fail("send", conversation=cid, text="pics are $10 each, customs $40")
