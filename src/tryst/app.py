@@ -40,6 +40,7 @@ from tryst.services.conversations import ConversationService
 from tryst.services.franking import Franker
 from tryst.services.hashbanks import HashBankService
 from tryst.services.media import MediaService
+from tryst.services.moderation import ModerationService
 from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
 from tryst.services.requests import RequestService
@@ -94,6 +95,7 @@ class Tryst:
     private: PrivateCommands
     media: MediaService
     banks: HashBankService
+    moderation: ModerationService
     asgi: Any
 
 
@@ -209,7 +211,8 @@ def build(settings: Settings, *, clock: Clock | None = None,
     asgi = create_web_app(ctx, door, address_limiter, lifespan)
     return Tryst(settings=settings, clock=clock, engine=engine, bus=bus, registry=registry,
                  accounts=accounts, personas=personas, rooms=rooms, private=private,
-                 media=media, banks=banks, asgi=asgi)
+                 media=media, banks=banks,
+                 moderation=ModerationService(uow=uow, clock=clock, safety=safety), asgi=asgi)
 
 
 def server_config(tryst: Tryst) -> Any:

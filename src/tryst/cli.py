@@ -297,11 +297,14 @@ def create_operator(username: str, password: str, confirm_adult: bool, **values:
 
 def _register_image_commands() -> None:
     from tryst.cli_images import make_banks_group, protect
+    from tryst.cli_mod import make_groups
     from tryst.cli_safety import safety
 
     main.add_command(protect)
     main.add_command(make_banks_group(_settings_options(_DB_OPTIONS), _settings), "banks")
     main.add_command(safety)
+    for group in make_groups(_settings_options(_DB_OPTIONS), _settings):
+        main.add_command(group)
 
 
 _register_image_commands()

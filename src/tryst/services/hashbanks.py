@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
 from tryst.clock import Clock
+from tryst.domain.audit import AuditEntry
 from tryst.domain.errors import Conflict, InvalidInput, LimitReached, NotFound
 from tryst.domain.hashbanks import (
     PDQ_MAX_DISTANCE,
@@ -119,6 +120,12 @@ class HashBankService:
                          "signal": entry.signal.value, "distance": distance,
                          "upload_sha256": processed.upload_sha256,
                          "pdq": processed.pdq[0], "pdq_quality": processed.pdq_quality}))
+            await uow.audit.append(AuditEntry(
+                at=self._clock.now(), actor="system:images", action="image_blocked",
+                subject_account=account_id, subject_persona=persona_id,
+                reason="an upload matched a hash bank entry",
+                details={"bank_id": entry.bank_id, "entry_id": entry.id,
+                         "distance": distance}))
             await uow.commit()
         log.info("refused an upload matching bank entry %s (distance %d)", entry.id, distance)
         raise ImageBlocked()

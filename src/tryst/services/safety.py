@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 from tryst.clock import Clock
+from tryst.domain.audit import AuditEntry
 from tryst.domain.errors import RateLimited
 from tryst.domain.events import Signal as LiveSignal
 from tryst.domain.hashbanks import Case
@@ -168,6 +169,12 @@ class SafetyService:
             await uow.cases.open(case)
             await uow.restrictions.restrict(actor.account.id, verdict.signal.value,
                                             verdict.reason, case.id, now)
+            await uow.audit.append(AuditEntry(
+                at=now, actor="system:safety", action="restrict",
+                subject_account=actor.account.id, subject_persona=actor.persona.id,
+                reason=verdict.reason, details={"rule": verdict.rule, "case": case.id,
+                                                "signal": verdict.signal.value,
+                                                "place": place.value}))
             await uow.commit()
         log.warning("safety: restricted account %s (%s), case %s", actor.account.id,
                     verdict.rule, case.id)
@@ -177,13 +184,13 @@ class SafetyService:
         else:
             self._notice(verdict, actor.persona, to, delivered=False)
 
-    async def lift(self, account_id: AccountId) -> bool:
-        """End a restriction (moderators, after review)."""
-        async with self._uow() as uow:
-            lifted = await uow.restrictions.lift(account_id)
-            await uow.commit()
+    def forget(self, account_id: AccountId) -> None:
+        """A restriction was lifted (by the moderation service, which records it)."""
         self._restricted.discard(account_id)
-        return lifted
+
+    def remember(self, account_id: AccountId) -> None:
+        """A moderator restricted an account."""
+        self._restricted.add(account_id)
 
     def check_profile(self, *fields: str) -> None:
         """Refuse a persona whose name or profile states an age under 18."""

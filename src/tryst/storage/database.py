@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tryst.storage.accounts import SqlAccounts, SqlAuthSessions
+from tryst.storage.audit import SqlAudit
 from tryst.storage.boundaries import SqlBoundaries
 from tryst.storage.conversations import SqlConversations
 from tryst.storage.hashbanks import SqlCases, SqlHashBanks
@@ -71,6 +72,7 @@ class SqlUnitOfWork:
     hashbanks: SqlHashBanks
     cases: SqlCases
     restrictions: SqlRestrictions
+    audit: SqlAudit
 
     def __init__(self, engine: AsyncEngine, readonly: bool = False) -> None:
         self._engine = engine
@@ -95,6 +97,7 @@ class SqlUnitOfWork:
         self.hashbanks = SqlHashBanks(conn)
         self.cases = SqlCases(conn)
         self.restrictions = SqlRestrictions(conn)
+        self.audit = SqlAudit(conn)
         return self
 
     async def commit(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tryst.domain.hashbanks import Bank, BankEntry, Case, Signal
@@ -120,11 +120,32 @@ class SqlCases:
             created_at=case.created_at))
 
     async def list_open(self, limit: int) -> list[Case]:
+        return await self.listing("open", limit)
+
+    async def listing(self, status: str | None, limit: int) -> list[Case]:
+        stmt = select(moderation_cases)
+        if status is not None:
+            stmt = stmt.where(moderation_cases.c.status == status)
+        rows = await self._c.execute(stmt.order_by(moderation_cases.c.created_at).limit(limit))
+        return [_case(r) for r in rows]
+
+    async def get(self, case_id: str) -> Case | None:
+        row = (await self._c.execute(select(moderation_cases).where(
+            moderation_cases.c.id == case_id))).first()
+        return _case(row) if row else None
+
+    async def of_account(self, account_id: str) -> list[Case]:
         rows = await self._c.execute(select(moderation_cases).where(
-            moderation_cases.c.status == "open").order_by(moderation_cases.c.created_at)
-            .limit(limit))
-        return [Case(id=r.id, kind=r.kind, created_at=r.created_at,
-                     account_id=AccountId(r.account_id) if r.account_id else None,
-                     persona_id=PersonaId(r.persona_id) if r.persona_id else None,
-                     summary=r.summary, details=dict(r.details), status=r.status)
-                for r in rows]
+            moderation_cases.c.account_id == account_id).order_by(moderation_cases.c.created_at))
+        return [_case(r) for r in rows]
+
+    async def set_status(self, case_id: str, status: str) -> None:
+        await self._c.execute(update(moderation_cases).where(
+            moderation_cases.c.id == case_id).values(status=status))
+
+
+def _case(r: Any) -> Case:
+    return Case(id=r.id, kind=r.kind, created_at=r.created_at,
+                account_id=AccountId(r.account_id) if r.account_id else None,
+                persona_id=PersonaId(r.persona_id) if r.persona_id else None,
+                summary=r.summary, details=dict(r.details), status=r.status)

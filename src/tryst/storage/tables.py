@@ -394,3 +394,30 @@ account_restrictions = Table(
     Column("case_id", String(32), nullable=True),
     Column("at", UTCDateTime(), nullable=False),
 )
+
+# ---------------------------------------------------------------- audit trail
+
+# Append-only and hash-chained (domain/audit.py). Nothing in Tryst updates or deletes
+# these rows; `tryst audit verify` detects anyone who did.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject_account", String(32), nullable=True, index=True),
+    Column("subject_persona", String(32), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row: the chain's head. Appending updates it first, which serialises appends (the
+# row lock on PostgreSQL; SQLite's write lock) so two entries never share a predecessor.
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
