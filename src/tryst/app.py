@@ -187,12 +187,12 @@ def build(settings: Settings, *, clock: Clock | None = None,
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(engine)
         await media.start()
-        await safety.start()
+        await safety.refresh()
         log.info("hash banks: %d PDQ entries loaded", await banks.refresh())
         retention = asyncio.create_task(_retention_loop(rooms, private.conversations,
                                                         private.scenes, media, clock,
                                                         settings))
-        bank_refresh = asyncio.create_task(_bank_loop(banks, clock))
+        bank_refresh = asyncio.create_task(_refresh_loop(banks, safety, clock))
         log.info("tryst ready on %s", settings.resolved_database_url().split("@")[-1])
         try:
             yield
@@ -228,15 +228,16 @@ def server_config(tryst: Tryst) -> Any:
         access_log=settings.log_level == "debug")
 
 
-async def _bank_loop(banks: HashBankService, clock: Clock) -> None:
-    """Pick up hash bank changes made by other processes (`tryst banks import` while the
-    server runs, other nodes): new entries within 30 seconds."""
+async def _refresh_loop(banks: HashBankService, safety: SafetyService, clock: Clock) -> None:
+    """Pick up changes made by other processes (`tryst banks import` and `tryst mod`
+    while the server runs): within 30 seconds."""
     while True:
         await clock.sleep(30.0)
         try:
             await banks.refresh()
+            await safety.refresh()
         except Exception:
-            log.exception("hash bank refresh failed; will retry")
+            log.exception("refreshing hash banks or restrictions failed; will retry")
 
 
 async def _retention_loop(rooms: RoomService, conversations: ConversationService,

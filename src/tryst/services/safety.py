@@ -57,9 +57,13 @@ class SafetyService:
         # the scene service's safety pause; this service knows nothing of scenes).
         self.on_minor: list[Callable[[AccountId], Awaitable[None]]] = []
 
-    async def start(self) -> None:
+    async def refresh(self) -> None:
+        """Load restrictions from the database: at start, and every 30 seconds so that
+        `tryst mod` on the command line takes effect in a running server."""
         async with self._uow(readonly=True) as uow:
-            self._restricted = await uow.restrictions.all_ids()
+            stored = await uow.restrictions.all_ids()
+        # Restrictions imposed here but still being written stay in force meanwhile.
+        self._restricted = stored | (self._restricted if self._tasks else set())
 
     # ------------------------------------------------------------ checks
 
