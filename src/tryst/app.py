@@ -43,6 +43,7 @@ from tryst.services.media import MediaService
 from tryst.services.moderation import ModerationService
 from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
+from tryst.services.reports import ReportService
 from tryst.services.requests import RequestService
 from tryst.services.rooms import RoomService
 from tryst.services.safety import SafetyService
@@ -207,7 +208,12 @@ def build(settings: Settings, *, clock: Clock | None = None,
             await engine.dispose()
 
     ctx = ApiContext(settings=settings, accounts=accounts, personas=personas, rooms=rooms,
-                     auth_limiter=auth_limiter, private=private, media=media, banks=banks)
+                     auth_limiter=auth_limiter, private=private, media=media, banks=banks,
+                     reports=ReportService(
+                         uow=uow, clock=clock, franker=franker,
+                         limiter=RateLimiter(clock, rate=settings.reports_per_hour / 3600,
+                                             burst=max(1, int(settings.reports_per_hour // 2)),
+                                             what="reports")))
     asgi = create_web_app(ctx, door, address_limiter, lifespan)
     return Tryst(settings=settings, clock=clock, engine=engine, bus=bus, registry=registry,
                  accounts=accounts, personas=personas, rooms=rooms, private=private,

@@ -90,6 +90,8 @@ _SERVE_OPTIONS: list[tuple[str, str, Any, str]] = [
      "A view-once image is deleted after this long even if not everyone has seen it."),
     ("--protect-hashes-per-account", "protect_hashes_per_account", click.IntRange(0),
      "How many hashes one account may submit to protect its own images."),
+    ("--reports-per-hour", "reports_per_hour", click.FloatRange(min=0, min_open=True),
+     "Reports an account may file per hour."),
     ("--safety-file", "safety_file",
      click.Path(exists=True, dir_okay=False, path_type=Path),
      "JSON file extending or replacing the safety rules' word lists (docs/safety.md)."),

@@ -49,6 +49,7 @@ class Settings:
     image_uploads_per_hour: float = 120.0  # per account
     view_once_hours: float = 24.0  # a view-once image not seen by then is deleted anyway
     protect_hashes_per_account: int = 10_000
+    reports_per_hour: float = 30.0  # per account
     tags_file: Path | None = None
     safety_file: Path | None = None  # extends or replaces the shipped safety rules
     safety_engine: bool = True  # off only for measuring its cost (bench/safety.py)

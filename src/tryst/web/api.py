@@ -21,12 +21,14 @@ from tryst.services.hashbanks import HashBankService
 from tryst.services.media import MediaService
 from tryst.services.personas import PersonaService
 from tryst.services.ratelimits import RateLimiter
+from tryst.services.reports import ReportService
 from tryst.services.rooms import RoomService
 from tryst.sessions.private import PrivateCommands
 from tryst.web import schemas as s
 from tryst.web.auth import COOKIE_NAME, bearer_token, origin_allowed, request_token
 from tryst.web.media_api import build_media_api
 from tryst.web.private_api import build_private_api
+from tryst.web.reports_api import build_reports_api
 from tryst.web.scene_api import build_scene_api
 
 
@@ -46,6 +48,7 @@ class ApiContext:
     private: PrivateCommands
     media: MediaService | None = None
     banks: HashBankService | None = None
+    reports: ReportService | None = None
 
 
 def _address(request: Request) -> str:
@@ -297,4 +300,6 @@ def build_api(ctx: ApiContext) -> list[APIRouter]:
                build_scene_api(ctx.private, Auth)]
     if ctx.media is not None and ctx.banks is not None:
         routers.append(build_media_api(ctx.media, ctx.banks, Auth, act_as, account_of))
+    if ctx.reports is not None:
+        routers.append(build_reports_api(ctx.reports, Auth, act_as))
     return routers
