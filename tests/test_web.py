@@ -40,6 +40,8 @@ if async_playwright is None or not CHROMIUM.exists():
     pytest.skip(reason, allow_module_level=True)
 
 PASSWORD = "a long enough password"
+# Each wait ends as soon as its condition holds; the ceiling is for a loaded machine.
+expect.set_options(timeout=15_000)
 # Set TRYST_SCREENSHOTS=docs/screenshots to refresh the README's pictures from this run.
 SHOTS = os.environ.get("TRYST_SCREENSHOTS")
 pytestmark = pytest.mark.timeout(300)
@@ -101,6 +103,51 @@ class Person:
 
     def line(self, text: str) -> Any:
         return self.page.locator(".log .line", has_text=text)
+
+    async def open(self, link: str) -> None:
+        await self.page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name=link).click()
+
+    async def create_room(self, name: str) -> None:
+        await self.open("Rooms")
+        page = self.page
+        create = page.locator("form", has=page.get_by_role("heading", name="Create a room"))
+        await create.get_by_label("Name", exact=True).fill(name)
+        await create.get_by_role("button", name="Create room").click()
+        await expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+    async def join_room(self, name: str) -> None:
+        await self.open("Rooms")
+        page = self.page
+        await page.get_by_label("Search rooms", exact=True).fill(name)
+        await page.get_by_role("button", name="Search").click()
+        await page.get_by_role("button", name=f"Join {name}").click()
+        await expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+    async def request(self, to: str, text: str) -> None:
+        await self.open("Requests")
+        page = self.page
+        ask = page.locator("form", has=page.get_by_role("heading", name="Send a message request"))
+        await ask.get_by_label("To (persona name)", exact=True).fill(to)
+        await ask.get_by_label("First message", exact=True).fill(text)
+        await ask.get_by_role("button", name="Send request").click()
+        await expect(page.get_by_role("heading", name=to)).to_be_visible()
+
+    def who(self) -> Any:
+        return self.page.get_by_role("list", name="Who is here")
+
+    async def menu_for(self, name: str) -> Any:
+        """Open the actions of a persona in the room's who list, by keyboard."""
+        await self.who().get_by_role("button", name=name, exact=True).press("Enter")
+        menu = self.page.get_by_role("group", name=f"Actions for {name}")
+        await expect(menu).to_be_visible()
+        return menu
+
+    async def minutes_left(self, channel: str) -> float:
+        """How long one's own grant of a scene channel has left, as the page shows it."""
+        time = self.page.locator(f".grants li[data-channel={channel}] time")
+        return float(await time.evaluate(
+            "(t) => (Date.parse(t.getAttribute('datetime')) - Date.now()) / 60000"))
 
 
 async def person(browser: Browser, base: str, name: str, **persona: Any) -> Person:
@@ -328,6 +375,17 @@ async def test_keyboard_alone_at_phone_width_in_the_dark(server: Running,
         assert width <= 360, width
         await axe_check(page, "rooms, dark, 360 px")
         await shot(page, "rooms-phone-dark")
+        # A room of one's own, its tools open, still within the screen; the status too.
+        await someone.create_room("Phone Den")
+        await page.locator("details.room-tools summary").press("Enter")
+        await expect(page.get_by_role("button", name="Save room settings")).to_be_visible()
+        await page.get_by_label("Status of Kay Phone").select_option("looking")
+        await expect(page.get_by_role("list", name="Who is here")).to_contain_text(
+            "Looking to play")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, width
+        await axe_check(page, "room tools, dark, 360 px")
+        await shot(page, "room-tools-phone-dark")
         assert not someone.errors, someone.errors
     except BaseException:
         await keep_screenshots([someone], "phone")
@@ -515,4 +573,297 @@ async def test_typing_groups_and_a_counter_proposal(server: Running,
         assert not [e for p in people for e in p.errors]
     except BaseException:
         await keep_screenshots(people, "talk")
+        raise
+
+
+async def test_mute_unmute_and_the_inbox_declines_block_and_unblock(
+        server: Running, browser: Browser) -> None:
+    people: list[Person] = []
+    try:
+        ada = await person(browser, server.base, "Ada Inbox")
+        bo = await person(browser, server.base, "Bo Inbox")
+        cy = await person(browser, server.base, "Cy Inbox")
+        people += [ada, bo, cy]
+        await ada.create_room("Inbox Lounge")
+        for guest in (bo, cy):
+            await guest.join_room("Inbox Lounge")
+        # Ada mutes Bo: his lines while muted never reach her, Cy's still do.
+        await expect(ada.who().get_by_role("button", name="Bo Inbox")).to_be_visible()
+        menu = await ada.menu_for("Bo Inbox")
+        await menu.get_by_role("button", name="Mute for an hour").press("Enter")
+        await expect(ada.page.locator("#announcer")).to_have_text("Muted Bo Inbox for an hour.")
+        await bo.say("a line while muted")
+        await expect(bo.line("a line while muted")).to_be_visible()
+        await cy.say("a marker after it")
+        await expect(ada.line("a marker after it")).to_be_visible()
+        await expect(ada.line("a line while muted")).to_have_count(0)
+        # Unmuted from Settings: the list shows until when, and then nobody.
+        await ada.open("Settings")
+        muted = ada.page.get_by_role("list", name="Muted")
+        await expect(muted).to_contain_text("Bo Inbox · until")
+        await muted.get_by_role("button", name="Unmute Bo Inbox").click()
+        await expect(muted).to_have_text("Nobody muted.")
+        # A declined request: gone from Ada's inbox, still "pending" for Bo.
+        await bo.request("Ada Inbox", "Would you like to talk?")
+        await expect(ada.page.locator("#request-count")).to_have_text("1")
+        await expect(ada.page.get_by_role("link", name="Requests, 1 waiting")).to_be_visible()
+        await ada.open("Requests")
+        await ada.page.get_by_role("button", name="Decline", exact=True).click()
+        await expect(ada.page.get_by_text("No requests waiting.")).to_be_visible()
+        await expect(ada.page.locator("#request-count")).to_have_text("")
+        await bo.open("Conversations")
+        await expect(bo.page.get_by_role("list", name="Your conversations")).to_contain_text(
+            "Ada Inbox · pending")
+        # Declined and blocked: Cy is in Ada's blocked list, and his lines stop.
+        await cy.request("Ada Inbox", "Hello from Cy")
+        await expect(ada.page.locator("#request-count")).to_have_text("1")
+        await ada.page.get_by_role("button", name="Decline and block").click()
+        await expect(ada.page.get_by_text("No requests waiting.")).to_be_visible()
+        await ada.open("Settings")
+        blocked = ada.page.locator("h3:text-is('Blocked') + ul")
+        await expect(blocked).to_contain_text("Cy Inbox")
+        await cy.open("Rooms")
+        await cy.page.get_by_role("link", name="Inbox Lounge").click()
+        await cy.say("said while blocked")
+        await expect(cy.line("said while blocked")).to_be_visible()
+        # Unblocked: what Cy says from now on reaches Ada; what he said meanwhile does not.
+        await blocked.get_by_role("button", name="Unblock Cy Inbox").click()
+        await expect(blocked).to_have_text("Nobody blocked.")
+        await axe_check(ada.page, "settings")
+        await cy.say("said after the unblock")
+        await bo.open("Rooms")
+        await bo.page.get_by_role("link", name="Inbox Lounge").click()
+        await bo.say("heard again after the unmute")
+        await ada.open("Rooms")
+        await ada.page.get_by_role("link", name="Inbox Lounge").click()
+        await expect(ada.line("heard again after the unmute")).to_be_visible()
+        await expect(ada.line("said after the unblock")).to_be_visible()
+        await expect(ada.line("said while blocked")).to_have_count(0)
+        assert not [e for p in people for e in p.errors], [p.errors for p in people]
+    except BaseException:
+        await keep_screenshots(people, "inbox")
+        raise
+
+
+async def test_unread_counts_presence_privacy_and_grant_durations(
+        server: Running, browser: Browser) -> None:
+    people: list[Person] = []
+    try:
+        eve = await person(browser, server.base, "Eve Count")
+        fay = await person(browser, server.base, "Fay Count")
+        people += [eve, fay]
+        # Fay's status and its message, shown beside her name to those she talks with.
+        await fay.open("Settings")
+        status = fay.page.locator("form", has=fay.page.get_by_role(
+            "heading", name="Status of Fay Count"))
+        await expect(status.get_by_role("button", name="Save status")).to_be_enabled()
+        await status.get_by_label("Status", exact=True).select_option("looking")
+        await status.get_by_label("Status message", exact=True).fill("Up for a tavern scene")
+        await status.get_by_role("button", name="Save status").click()
+        await expect(fay.page.locator("#announcer")).to_have_text("Status saved.")
+        await expect(fay.page.get_by_label("Status of Fay Count")).to_have_value("looking")
+        await fay.request("Eve Count", "Hello, Eve")
+        await eve.open("Requests")
+        await eve.page.get_by_role("button", name="Accept Fay Count").click()
+        await expect(eve.line("Hello, Eve")).to_be_visible()
+        members = eve.page.locator("#conversation-members")
+        await expect(members).to_have_text(
+            "Fay Count: active (Looking to play: Up for a tavern scene)")
+        # A change of status shows at once, without a reload.
+        await fay.page.get_by_label("Status of Fay Count").select_option("busy")
+        await expect(members).to_have_text("Fay Count: active (Busy: Up for a tavern scene)")
+
+        # Unread: counted while Eve is elsewhere, in the navigation, the list and the title.
+        await eve.open("Rooms")
+        await fay.say("first while you were away")
+        await fay.say("second while you were away")
+        await expect(fay.line("second while you were away")).to_be_visible()
+        await expect(eve.page.locator("#unread-count")).to_have_text("2")
+        await expect(eve.page).to_have_title("(2) Tryst")
+        await eve.page.get_by_role("link", name="Conversations, 2 unread").click()
+        conversations = eve.page.get_by_role("list", name="Your conversations")
+        await expect(conversations.locator(".unread")).to_have_text("2 unread")
+        await expect(conversations).to_contain_text("Busy: Up for a tavern scene")
+        await axe_check(eve.page, "conversations with unread counts")
+        await shot(eve.page, "conversations-unread-desktop")
+        await conversations.get_by_role("link", name="Fay Count").click()
+        await expect(eve.line("second while you were away")).to_be_visible()
+        await expect(eve.page.locator("#unread-count")).to_have_text("")
+        await expect(eve.page).to_have_title("Tryst")
+
+        # Privacy: the shortest retention anyone chose holds; receipts when both share them.
+        await eve.page.get_by_text("Privacy for this conversation").click()
+        await eve.page.get_by_label("Keep history", exact=True).select_option("7")
+        await eve.page.get_by_label("Share read receipts", exact=True).check()
+        await eve.page.get_by_role("button", name="Save", exact=True).click()
+        await expect(eve.page.locator("#announcer")).to_have_text("Saved.")
+        await expect(eve.page.locator("#retention")).to_contain_text("History is not stored")
+        await fay.page.get_by_text("Privacy for this conversation").click()
+        await fay.page.get_by_label("Keep history", exact=True).select_option("30")
+        await fay.page.get_by_label("Disappearing messages", exact=True).select_option("3600")
+        await fay.page.get_by_label("Share read receipts", exact=True).check()
+        await fay.page.get_by_role("button", name="Save", exact=True).click()
+        await expect(fay.page.locator("#retention")).to_have_text(
+            "History is kept for 7 days; lines disappear after 1 hour.")
+        await fay.say("Did you read this?")
+        await expect(eve.line("Did you read this?")).to_be_visible()
+        await expect(fay.page.locator("#receipts")).to_have_text(
+            "Eve Count has read up to here")
+        # After a reload: still read, and the choices are as saved.
+        await eve.page.reload()
+        await expect(eve.page.locator("#status")).to_have_text("Online")
+        await expect(eve.line("Did you read this?")).to_be_visible()
+        await expect(eve.page.locator("#unread-count")).to_have_text("")
+        await eve.page.get_by_text("Privacy for this conversation").click()
+        await expect(eve.page.get_by_label("Keep history", exact=True)).to_have_value("7")
+        await expect(eve.page.get_by_label("Share read receipts", exact=True)).to_be_checked()
+        await expect(eve.page.get_by_label("Share typing indicators", exact=True)
+                     ).not_to_be_checked()
+        await expect(eve.page.get_by_label("Disappearing messages", exact=True)
+                     ).to_have_value("3600")
+
+        # Grant durations: chosen when proposing and answering, shown, renewed, stopped.
+        await eve.page.get_by_role("link", name="Propose a scene").click()
+        proposal = eve.page.locator("form.propose")
+        await expect(proposal.get_by_label(re.compile("Invite"))).to_have_value("Fay Count")
+        await proposal.get_by_label("Title", exact=True).fill("Short and sweet")
+        await proposal.get_by_role("group", name="Channels").get_by_label(
+            "Images", exact=True).check()
+        await proposal.get_by_label("Your channels last", exact=True).select_option("60")
+        await proposal.get_by_role("button", name="Send proposal").click()
+        await fay.open("Scenes")
+        await fay.page.get_by_role("link", name="Short and sweet").click()
+        answer = fay.page.locator("form.answer")
+        await answer.get_by_label("What you share lasts", exact=True).select_option("30")
+        await answer.get_by_role("button", name="Accept with these channels").click()
+        for someone in (eve, fay):
+            await expect(someone.page.locator(".status-line")).to_have_text("Status: active")
+        text = eve.page.locator(".grants li[data-channel=text]")
+        await expect(text).to_contain_text("Text: shared until")
+        assert 58 < await eve.minutes_left("text") <= 60
+        await expect(fay.page.locator(".grants li[data-channel=text]")).to_contain_text(
+            "shared until")
+        assert 28 < await fay.minutes_left("text") <= 30
+        await axe_check(eve.page, "scene with grants")
+        # Renewed for a day, by keyboard: the focus stays on the button.
+        await eve.page.get_by_label("Share or renew for", exact=True).select_option("1440")
+        await text.get_by_role("button", name="Renew Text").press("Enter")
+        await expect(eve.page.locator("#announcer")).to_contain_text("You share Text until")
+        await eve.page.wait_for_function(
+            "() => { const t = document.querySelector('.grants li[data-channel=text] time');"
+            " return t && Date.parse(t.getAttribute('datetime')) - Date.now() > 1430 * 60000; }")
+        assert await eve.minutes_left("text") <= 1440
+        await expect(text.get_by_role("button", name="Renew Text")).to_be_focused()
+        await expect(fay.line("Eve Count shares text until")).to_be_visible()
+        await text.get_by_role("button", name="Stop sharing Text").click()
+        await expect(text).to_contain_text("Text: not shared")
+        await expect(fay.line("Eve Count stopped sharing text")).to_be_visible()
+        await expect(eve.page.locator(".grants li[data-channel=images]")).to_contain_text(
+            "Images: shared until")
+        await shot(eve.page, "scene-grants-desktop")
+        await text.get_by_role("button", name="Share Text").click()
+        await expect(text).to_contain_text("Text: shared until")
+        await eve.say("Back again.")
+        await expect(fay.line("Back again.")).to_be_visible()
+        assert not [e for p in people for e in p.errors], [p.errors for p in people]
+    except BaseException:
+        await keep_screenshots(people, "counts")
+        raise
+
+
+async def test_room_moderation_topic_roles_invites_kick_and_refusals(
+        server: Running, browser: Browser) -> None:
+    people: list[Person] = []
+    try:
+        own = await person(browser, server.base, "Own Hall")
+        mod = await person(browser, server.base, "Mod Hall")
+        mem = await person(browser, server.base, "Mem Hall")
+        people += [own, mod, mem]
+        await own.create_room("Moderated Hall")
+        for guest in (mod, mem):
+            await guest.join_room("Moderated Hall")
+        # Only those allowed see the tools.
+        tools = own.page.locator("details.room-tools")
+        await expect(tools.locator("summary")).to_have_text("Manage this room")
+        await expect(mem.page.locator("details.room-tools")).to_have_count(0)
+        await tools.locator("summary").click()
+        topic = tools.locator("form", has=own.page.get_by_role("button", name="Set topic"))
+        await topic.get_by_label("Topic", exact=True).fill("Storm over the crossroads")
+        await topic.get_by_role("button", name="Set topic").click()
+        await expect(mem.page.locator("#room-topic")).to_have_text("Storm over the crossroads")
+        await expect(mem.line("Own Hall set the topic: Storm over the crossroads")).to_be_visible()
+        await axe_check(own.page, "room tools")
+        # The owner makes Mod a moderator: Mod gets the tools, everyone sees the role.
+        await expect(own.who().get_by_role("button", name="Mod Hall")).to_be_visible()
+        menu = await own.menu_for("Mod Hall")
+        await menu.get_by_role("button", name="Make Mod Hall a moderator").press("Enter")
+        await expect(mem.line("Mod Hall is now moderator")).to_be_visible()
+        await expect(mem.who().locator("li", has_text="Mod Hall")).to_contain_text("moderator")
+        modtools = mod.page.locator("details.room-tools")
+        await expect(modtools.locator("summary")).to_have_text("Moderate this room")
+        await modtools.locator("summary").click()
+        notice = modtools.locator("form", has=mod.page.get_by_role("button", name="Post notice"))
+        await notice.get_by_label("Notice to everyone here").fill("Quiet hours from ten.")
+        await notice.get_by_role("button", name="Post notice").click()
+        await expect(mem.line("Quiet hours from ten.")).to_be_visible()
+        await expect(own.line("Quiet hours from ten.")).to_be_visible()
+        if SHOTS:
+            await own.page.locator("details.room-tools summary").click()
+            await mem.say("/me settles by the fire.")
+            await expect(own.line("settles by the fire.")).to_be_visible()
+            await own.menu_for("Mem Hall")
+            await shot(own.page, "room-moderation-desktop")
+            await own.page.keyboard.press("Escape")
+            await own.page.locator("details.room-tools summary").click()
+        # A moderator cannot remove an owner: the menu does not offer it.
+        menu = await mod.menu_for("Own Hall")
+        await expect(menu.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
+        await menu.get_by_role("button", name="Close").press("Enter")
+        # A refusal is shown where it happened: Mem leaves while Mod is about to remove her.
+        menu = await mod.menu_for("Mem Hall")
+        await mem.page.get_by_role("button", name="Leave room").click()
+        await expect(mod.line("Mem Hall left")).to_be_visible()
+        await menu.get_by_role("button", name="Remove Mem Hall from the room").click()
+        await expect(mod.page.locator("#action-error")).to_have_text(
+            "not a member of this room")
+        # Removed for real: Mem is told, and everyone sees it.
+        await mem.join_room("Moderated Hall")
+        menu = await mod.menu_for("Mem Hall")
+        await menu.get_by_role("button", name="Remove Mem Hall from the room").click()
+        await expect(mem.page.get_by_role(
+            "heading", name="You were removed from this room")).to_be_visible()
+        await expect(own.line("Mem Hall was removed from the room")).to_be_visible()
+        await expect(mod.page.locator("#action-error")).to_have_text("")
+        # The last owner cannot step down: the refusal is shown in the form.
+        step = tools.locator("form", has=own.page.get_by_role("heading", name="Step down"))
+        await step.get_by_label("Your role from now on").select_option("member")
+        await step.get_by_role("button", name="Step down").click()
+        await expect(step.locator(".error")).to_contain_text("a room needs an owner")
+        # Invite-only: Mem cannot find it until invited, then joins from the link.
+        settings = tools.locator("form", has=own.page.get_by_role("heading", name="Room settings"))
+        await settings.get_by_label("Who can find it").select_option("invite_only")
+        await settings.get_by_role("button", name="Save room settings").click()
+        await expect(own.line("room settings changed: visibility")).to_be_visible()
+        link = mem.page.url
+        await mem.page.goto(server.base + "/")
+        await expect(mem.page.locator("#status")).to_have_text("Online")
+        await mem.page.goto(link)
+        await expect(mem.page.get_by_text("it is invite-only and you are not invited")
+                     ).to_be_visible()
+        invite = tools.locator("form", has=own.page.get_by_role("button", name="Invite"))
+        await invite.get_by_label("Invite (persona name)").fill("Mem Hall")
+        await invite.get_by_role("button", name="Invite").click()
+        await expect(invite.get_by_role("status")).to_contain_text(
+            "Invited Mem Hall. Tryst does not tell them")
+        await mem.open("Rooms")
+        opener = mem.page.locator("form", has=mem.page.get_by_role(
+            "heading", name="Open a room from a link"))
+        await opener.get_by_label("Room link or id").fill(link)
+        await opener.get_by_role("button", name="Open").click()
+        await mem.page.get_by_role("button", name="Join Moderated Hall").click()
+        await expect(mem.page.get_by_role("heading", name="Moderated Hall")).to_be_visible()
+        await expect(own.who()).to_contain_text("Mem Hall")
+        assert not [e for p in people for e in p.errors], [p.errors for p in people]
+    except BaseException:
+        await keep_screenshots(people, "moderation")
         raise

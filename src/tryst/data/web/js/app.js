@@ -16,6 +16,9 @@ export const state = {
   scenes: new Map(),
   who: new Map(), // room id -> members
   signals: new Map(), // stream -> {typing, receipts}: the lines under a conversation
+  roomUnread: new Map(), // room stream -> lines that came while the room was not open
+  removed: new Set(), // room ids this persona was removed from (kicked) on this page
+  status: null, // this persona's own {status, status_message}
   conn: null,
   route: "",
 };
@@ -38,6 +41,24 @@ export function problem(err) {
 export function showError(where, err) {
   const box = where.querySelector(".error") || where.appendChild(h("p", { class: "error", role: "alert" }));
   box.textContent = problem(err);
+}
+
+// Presence: what each status means, said in words (never by colour alone).
+export const STATUSES = [
+  ["online", "Online"], ["looking", "Looking to play"], ["busy", "Busy"],
+  ["dnd", "Do not disturb"], ["away", "Away"],
+];
+const STATUS_LABEL = Object.fromEntries([...STATUSES, ["offline", "Offline"]]);
+
+export function statusText(presence) {
+  if (!presence) return "";
+  const status = presence.online === false ? "offline" : presence.status;
+  const label = STATUS_LABEL[status] || status;
+  return presence.status_message ? `${label}: ${presence.status_message}` : label;
+}
+
+export function isStaff() {
+  return ["moderator", "operator"].includes(state.account?.role);
 }
 
 export function go(route) {
@@ -75,24 +96,22 @@ function onEvent(frame) {
       const el = document.getElementById("typing");
       if (el && currentStream() === frame.stream) el.textContent = "";
     }
-    if (frame.stream.startsWith("room:") && frame.kind === "leave"
-        && frame.persona?.id === state.persona?.id) {
-      state.rooms.delete(frame.stream.slice(5)); // left, or removed by a moderator
-    }
+    if (frame.stream.startsWith("room:")) roomEvent(frame);
     if (frame.stream.startsWith("scene:")) refreshScenes();
-    if (frame.stream.startsWith("room:") && (frame.kind === "join" || frame.kind === "leave")) {
-      loadWho(frame.stream.slice(5));
-    }
-    const open = currentStream();
-    if (open === frame.stream) {
-      appendLine(frame); // the log is a live region: screen readers read it there
-      if (frame.stream.startsWith("conv:") && frame.seq) {
-        state.conn.send("read", { conversation: frame.stream.slice(5), seq: frame.seq }).catch(() => {});
-      }
-    } else if (frame.kind !== "join" && frame.text) {
-      markUnread(frame.stream);
+    const open = currentStream() === frame.stream;
+    if (open) appendLine(frame); // the log is a live region: screen readers read it there
+    if (frame.stream.startsWith("conv:")) conversationEvent(frame, open);
+    else if (!open && frame.stream.startsWith("room:") && SPOKEN.has(frame.kind)
+             && frame.persona?.id !== state.persona?.id) {
+      state.roomUnread.set(frame.stream, (state.roomUnread.get(frame.stream) || 0) + 1);
+      updateCounts();
     }
     if (frame.kind === "red") announce("Red was called: the scene is paused for everyone.");
+    return;
+  }
+  if (frame.type === "presence") {
+    updatePresence(frame.persona.id, { online: frame.online, status: frame.status,
+                                       status_message: frame.status_message });
     return;
   }
   if (frame.type === "typing" || frame.type === "read") {
@@ -122,9 +141,117 @@ function onEvent(frame) {
   }
 }
 
-function markUnread(stream) {
-  const badge = document.querySelector(`[data-unread="${CSS.escape(stream)}"]`);
-  if (badge) badge.textContent = "new";
+const SPOKEN = new Set(["say", "pose", "ooc"]);
+
+// What a room's own events change: its topic and settings, who holds which role, and
+// whether this persona is still in it.
+function roomEvent(frame) {
+  const roomId = frame.stream.slice(5);
+  const room = state.rooms.get(roomId);
+  const mine = frame.persona?.id === state.persona?.id;
+  if (frame.kind === "leave" && mine) {
+    state.rooms.delete(roomId); // left, or removed by a moderator
+    state.who.delete(roomId);
+    if (frame.data?.reason === "kicked") {
+      state.removed.add(roomId);
+      announce(`You were removed from ${room?.name || "a room"} by its owner or a moderator.`);
+      if (currentStream() === frame.stream) render();
+    }
+    return;
+  }
+  if (frame.kind === "join" && mine) state.removed.delete(roomId);
+  if (frame.kind === "topic" && room) {
+    room.topic = frame.text;
+    const el = document.getElementById("room-topic");
+    if (el && currentStream() === frame.stream) el.textContent = frame.text;
+  }
+  if (frame.kind === "system" && room && frame.data && !frame.data.role) {
+    // Room settings changed (the values come as text).
+    for (const key of ["name", "description", "visibility", "rating"]) {
+      if (typeof frame.data[key] === "string") room[key] = frame.data[key];
+    }
+  }
+  if (frame.kind === "join" || frame.kind === "leave" || (frame.kind === "system" && frame.data?.role)) {
+    loadWho(roomId);
+  }
+}
+
+// A conversation line: counted as unread unless it is on screen (and the page is seen).
+function conversationEvent(frame, open) {
+  const id = frame.stream.slice(5);
+  const c = state.conversations.get(id);
+  if (!c) { refreshConversationsSoon(); return; }
+  if (frame.seq) c.last_seq = Math.max(c.last_seq || 0, frame.seq);
+  // Joins, leaves and changed settings (retention, timers) change the conversation.
+  if (["join", "leave", "system"].includes(frame.kind)) refreshConversationsSoon();
+  if (!SPOKEN.has(frame.kind) || frame.persona?.id === state.persona?.id) return;
+  if (open && document.visibilityState !== "hidden") markRead(id);
+  else {
+    c.unread = (c.unread || 0) + 1;
+    updateCounts();
+  }
+}
+
+// Tell the server this conversation was read up to its newest line, and clear its count.
+export function markRead(id) {
+  const c = state.conversations.get(id);
+  const last = streamLines(`conv:${id}`).at(-1);
+  const seq = Math.max(c?.last_seq || 0, last?.seq || 0);
+  const before = c?.me?.last_read_seq || 0;
+  if (c) {
+    c.unread = 0;
+    if (c.me) c.me.last_read_seq = Math.max(before, seq);
+  }
+  updateCounts();
+  if (seq > before && state.conn) state.conn.send("read", { conversation: id, seq }).catch(() => {});
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "visible") return;
+  const stream = currentStream();
+  if (stream.startsWith("conv:") && state.conversations.get(stream.slice(5))?.unread) {
+    markRead(stream.slice(5));
+  }
+});
+
+// The counts in the navigation, the lists and the page title, from state.
+export function updateCounts() {
+  let total = 0;
+  for (const c of state.conversations.values()) total += c.unread || 0;
+  const count = document.getElementById("unread-count");
+  count.textContent = total ? String(total) : "";
+  const link = count.closest("a");
+  if (total) link.setAttribute("aria-label", `Conversations, ${total} unread`);
+  else link.removeAttribute("aria-label");
+  const requests = state.requests.length;
+  document.getElementById("request-count").textContent = requests ? String(requests) : "";
+  const ask = document.getElementById("request-count").closest("a");
+  if (requests) ask.setAttribute("aria-label", `Requests, ${requests} waiting`);
+  else ask.removeAttribute("aria-label");
+  document.title = total ? `(${total}) Tryst` : "Tryst";
+  for (const badge of document.querySelectorAll("[data-unread-conv]")) {
+    const n = state.conversations.get(badge.dataset.unreadConv)?.unread || 0;
+    badge.textContent = n ? `${n} unread` : "";
+  }
+  for (const badge of document.querySelectorAll("[data-unread]")) {
+    const n = state.roomUnread.get(badge.dataset.unread) || 0;
+    badge.textContent = n ? `${n} new` : "";
+  }
+}
+
+// Someone's presence changed: remember it wherever they are listed, and update what shows.
+function updatePresence(personaId, presence) {
+  for (const c of state.conversations.values()) {
+    for (const m of c.members) if (m.persona.id === personaId) m.presence = presence;
+  }
+  for (const members of state.who.values()) {
+    for (const m of members) {
+      if (m.persona.id === personaId) { m.presence = presence; m.online = presence.online; }
+    }
+  }
+  for (const el of document.querySelectorAll(`[data-presence="${CSS.escape(personaId)}"]`)) {
+    el.textContent = statusText(presence);
+  }
 }
 
 export function currentStream() {
@@ -151,6 +278,7 @@ export async function loadWho(roomId) {
     state.who.set(roomId, result.members);
     const list = document.querySelector(`[data-who="${CSS.escape(roomId)}"]`);
     if (list) list.replaceWith(views.whoList(roomId));
+    views.updateRoomTools(roomId);
   } catch { /* shown the next time the room opens */ }
 }
 
@@ -159,8 +287,7 @@ export async function refreshRequests() {
   try {
     state.requests = (await state.conn.send("requests")).requests;
   } catch { return; }
-  const count = document.getElementById("request-count");
-  count.textContent = state.requests.length ? String(state.requests.length) : "";
+  updateCounts();
   if (state.route.startsWith("requests")) softRender();
 }
 
@@ -168,6 +295,23 @@ export async function refreshConversations() {
   if (!state.conn) return;
   const result = await state.conn.send("conversations");
   state.conversations = new Map(result.conversations.map((c) => [c.id, c]));
+  // What is on screen now counts as read, whatever the server had counted before.
+  const open = currentStream();
+  if (open.startsWith("conv:") && state.conversations.get(open.slice(5))?.unread
+      && document.visibilityState !== "hidden") markRead(open.slice(5));
+  updateCounts();
+}
+
+// Many conversation changes can arrive at once: refresh once for all of them, then
+// update what shows the list (members, their states, the counts).
+let conversationTimer = null;
+function refreshConversationsSoon() {
+  if (conversationTimer) return;
+  conversationTimer = setTimeout(async () => {
+    conversationTimer = null;
+    try { await refreshConversations(); } catch { return; }
+    views.conversationsChanged();
+  }, 100);
 }
 
 let sceneTimer = null;
@@ -213,9 +357,26 @@ async function onHello(result) {
     } catch { /* left meanwhile */ }
   }));
   await Promise.all([refreshRequests(), refreshConversations().catch(() => {}),
-                     refreshScenes()]);
+                     refreshScenes(), loadStatus()]);
   header();
   softRender();
+}
+
+async function loadStatus() {
+  if (!state.persona) return;
+  try {
+    const b = (await state.conn.send("boundaries")).boundaries;
+    state.status = { status: b.status, status_message: b.status_message };
+  } catch { /* the header shows no status until the next hello */ }
+}
+
+export async function setStatus(fields) {
+  const b = (await state.conn.send("set_boundaries", fields)).boundaries;
+  state.status = { status: b.status, status_message: b.status_message };
+  updatePresence(state.persona.id, { online: true, ...state.status }); // shown beside one's own name too
+  const select = document.getElementById("my-status");
+  if (select) select.value = b.status;
+  return b;
 }
 
 // Re-render after background news, unless the person is in the middle of typing: a form
@@ -281,6 +442,11 @@ export function connect() {
   state.lines.clear();
   state.signals.clear();
   state.rooms.clear();
+  state.who.clear();
+  state.roomUnread.clear();
+  state.removed.clear();
+  state.conversations.clear();
+  state.status = null;
   state.conn = new Connection({ onEvent, onStatus, onHello, onEnded });
   state.conn.open(state.persona ? state.persona.id : null);
 }
@@ -306,8 +472,11 @@ function clearSession() {
   state.scenes.clear();
   state.conversations.clear();
   state.who.clear();
+  state.roomUnread.clear();
+  state.removed.clear();
+  state.status = null;
   sessionStorage.removeItem("tryst.persona");
-  document.getElementById("request-count").textContent = "";
+  updateCounts();
   document.getElementById("pending").textContent = "";
   document.getElementById("status").textContent = "Not signed in";
 }
@@ -331,8 +500,25 @@ function header() {
       const p = state.personas.find((x) => x.id === e.target.value);
       if (p) usePersona(p);
     } }, state.personas.map((p) => h("option", { value: p.id, selected: p.id === state.persona?.id }, p.name)));
+  // One's own status, next to the persona it belongs to: others see it beside the name.
+  const status = state.persona && state.status ? h("select", { id: "my-status",
+    "aria-label": `Status of ${state.persona.name}`,
+    onchange: async (e) => {
+      const chosen = e.target.value;
+      try {
+        await setStatus({ status: chosen });
+        announce(`Status: ${STATUS_LABEL[chosen]}.`);
+      } catch (err) {
+        e.target.value = state.status.status;
+        announce(problem(err));
+      }
+    } }, STATUSES.map(([value, label]) => h("option", { value, selected: state.status.status === value }, label)))
+    : null;
+  const statusPick = status ? h("span", { class: "status-pick" },
+    h("label", { for: "my-status", "aria-hidden": "true" }, "Status"), status) : null;
   bar.append(
     state.personas.length ? select : h("span", {}, "No persona yet"),
+    statusPick,
     h("button", { type: "button", id: "logout", onclick: logout }, "Log out"));
 }
 
@@ -342,6 +528,9 @@ export function render() {
   // Whatever is being typed survives a re-render of the same screen.
   const draft = previous === state.route
     ? document.querySelector("#view .composer textarea")?.value : "";
+  // So do the sections someone opened.
+  const opened = previous === state.route
+    ? [...document.querySelectorAll("#view details[id][open]")].map((d) => d.id) : [];
   header();
   const nav = document.getElementById("nav");
   nav.hidden = !state.account;
@@ -355,6 +544,10 @@ export function render() {
     view = (sceneViews.route(name, id) || views.route(name, id));
   }
   main.replaceChildren(view);
+  for (const id of opened) {
+    const details = document.getElementById(id);
+    if (details) details.open = true;
+  }
   if (previous !== state.route) {
     // A new screen: start reading at its heading.
     const heading = main.querySelector("h2");
@@ -370,6 +563,7 @@ export function render() {
   const box = main.querySelector(".composer textarea");
   if (box && draft) box.value = draft;
   updateStopBar();
+  updateCounts();
 }
 
 // Choosing the page one is on shows it afresh (a hash link to the same place does not

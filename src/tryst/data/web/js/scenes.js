@@ -4,12 +4,26 @@
 import { api } from "./net.js";
 import { h } from "./markup.js";
 import { announce, go, problem, render, showError, state, streamLines, tagName } from "./app.js";
-import { decode, safely, views } from "./views.js";
+import { decode, safely, views, when } from "./views.js";
 
 const CHANNELS = [
   ["text", "Text"], ["images", "Images"], ["camera", "Camera"], ["device", "Device control"],
   ["logging", "Keep a log (encrypted; anyone can shred it later)"],
 ];
+
+const SHORT = { text: "Text", images: "Images", camera: "Camera", device: "Device control",
+  logging: "Logging" };
+
+// How long a grant lasts (the server allows 1 minute to 24 hours; 4 hours by default).
+const DURATIONS = [[30, "30 minutes"], [60, "1 hour"], [240, "4 hours"], [1440, "24 hours"]];
+let chosenMinutes = 240; // what this page last chose, kept across re-renders
+
+function durationField(id, label, hint) {
+  const select = h("select", { id, name: "minutes", onchange: (e) => { chosenMinutes = Number(e.target.value); } },
+    DURATIONS.map(([m, text]) => h("option", { value: m, selected: m === chosenMinutes }, text)));
+  return h("div", { class: "field" }, h("label", { for: id }, label), select,
+    hint ? h("small", {}, hint) : null);
+}
 
 function channelBoxes(prefix, chosen, only) {
   return h("fieldset", { class: "channels" }, h("legend", {}, "Channels"),
@@ -40,6 +54,8 @@ function propose(personaId) {
     h("div", { class: "field" }, h("label", { for: "scene-title" }, "Title"),
       h("input", { id: "scene-title", name: "title", required: true, maxlength: 100 })),
     tagBoxes(), channelBoxes("ch", ["text"]),
+    durationField("propose-minutes", "Your channels last",
+      "You can renew them, or stop any of them, at any time."),
     h("button", { type: "submit" }, "Send proposal"));
   if (personaId) {
     api("GET", `/personas/${encodeURIComponent(personaId)}`).then((p) => { el.who.value = p.name; })
@@ -53,7 +69,7 @@ function propose(personaId) {
       const ids = [];
       for (const name of names) ids.push((await api("GET", `/personas/by-name/${encodeURIComponent(name)}`)).id);
       const result = await state.conn.send("propose_scene", { personas: ids, title: data.get("title"),
-        tags: data.getAll("tag"), channels: picked(data, "ch") });
+        tags: data.getAll("tag"), channels: picked(data, "ch"), minutes: Number(data.get("minutes")) });
       state.scenes.set(result.scene.id, result.scene);
       go(`scene/${result.scene.id}`);
     } catch (err) { showError(el, err); }
@@ -114,6 +130,7 @@ function answer(scene) {
     h("h3", {}, "Your answer"),
     h("p", { class: "hint" }, "Choose each channel. You can change any of them later, or leave at any time."),
     channelBoxes("ans", scene.card.channels.filter((c) => c === "text"), scene.card.channels),
+    durationField("answer-minutes", "What you share lasts", "Renew it later if you want more time."),
     h("div", { class: "buttons" },
       h("button", { type: "submit" }, "Accept with these channels"),
       h("button", { type: "button", onclick: async () => {
@@ -128,7 +145,8 @@ function answer(scene) {
     const data = new FormData(el);
     const choices = Object.fromEntries(scene.card.channels.map((c) => [c, Boolean(data.get(`ans:${c}`))]));
     try {
-      const result = await state.conn.send("accept_scene", { scene: scene.id, version: scene.card.version, choices });
+      const result = await state.conn.send("accept_scene", { scene: scene.id, version: scene.card.version, choices,
+        minutes: Number(data.get("minutes")) });
       state.scenes.set(scene.id, result.scene);
       render();
     } catch (err) { showError(el, err); }
@@ -143,6 +161,7 @@ function counter(scene) {
     h("div", { class: "field" }, h("label", { for: "counter-title" }, "Title"),
       h("input", { id: "counter-title", name: "title", required: true, maxlength: 100, value: scene.card.title })),
     tagBoxes(), channelBoxes("cc", scene.card.channels),
+    durationField("counter-minutes", "Your channels last"),
     h("button", { type: "submit" }, "Propose this instead"));
   for (const tag of scene.card.tags) {
     const box = el.querySelector(`#tag-${CSS.escape(tag)}`);
@@ -153,7 +172,7 @@ function counter(scene) {
     const data = new FormData(el);
     try {
       const result = await state.conn.send("counter_scene", { scene: scene.id, title: data.get("title"),
-        tags: data.getAll("tag"), channels: picked(data, "cc") });
+        tags: data.getAll("tag"), channels: picked(data, "cc"), minutes: Number(data.get("minutes")) });
       state.scenes.set(scene.id, result.scene);
       announce("Your changed card was sent: everyone is asked again.");
       render();
@@ -162,18 +181,56 @@ function counter(scene) {
   return h("details", {}, h("summary", {}, "Suggest changes instead"), el);
 }
 
+// One's own grants that have not lapsed (the server lists a lapsed grant until it is
+// renewed or revoked; its time says it is over).
+function liveGrants(scene) {
+  const now = Date.now();
+  return Object.entries(scene.me.grants).filter(([, g]) => Date.parse(g.until) > now).map(([c]) => c);
+}
+
+// Each channel of the card: shared until when, or not; share it, renew it, stop it.
 function consentControls(scene) {
-  const mine = Object.keys(scene.me.grants);
-  return h("fieldset", { class: "grants" }, h("legend", {}, "What you share now"),
-    scene.card.channels.map((c) => h("div", { class: "check" },
-      h("input", { type: "checkbox", id: `grant-${c}`, checked: mine.includes(c), onchange: async (e) => {
-        try {
-          const type = e.target.checked ? "grant" : "revoke";
-          const result = await state.conn.send(type, { scene: scene.id, channel: c });
-          state.scenes.set(scene.id, result.scene);
-          announce(e.target.checked ? `You share ${c} again.` : `You stopped sharing ${c}.`);
-        } catch (err) { e.target.checked = !e.target.checked; announce(problem(err)); }
-      } }), h("label", { for: `grant-${c}` }, c))));
+  const live = new Set(liveGrants(scene));
+  const box = h("section", { class: "grants", "aria-labelledby": "grants-heading" });
+  const change = async (type, c) => {
+    const label = SHORT[c] || c;
+    try {
+      const fields = { scene: scene.id, channel: c };
+      if (type === "grant") fields.minutes = chosenMinutes;
+      const result = await state.conn.send(type, fields);
+      state.scenes.set(scene.id, result.scene);
+      box.querySelector(".error")?.remove();
+      const until = result.scene.me.grants[c]?.until;
+      announce(type === "grant" ? `You share ${label} until ${when(until)}.` : `You stopped sharing ${label}.`);
+      refresh();
+    } catch (err) { showError(box, err); }
+  };
+  box.append(h("h3", { id: "grants-heading" }, "What you share now"),
+    durationField("grant-minutes", "Share or renew for"),
+    h("ul", { class: "grant-list" }, scene.card.channels.map((c) => {
+      const label = SHORT[c] || c;
+      const g = scene.me.grants[c];
+      const state_ = live.has(c)
+        ? ["shared until ", h("time", { datetime: g.until }, when(g.until))]
+        : g ? ["lapsed at ", h("time", { datetime: g.until }, when(g.until))] : ["not shared"];
+      return h("li", { "data-channel": c }, h("strong", {}, label), ": ",
+        h("span", { class: "grant-state" }, ...state_), " ",
+        h("span", { class: "buttons" }, live.has(c) ? [
+          h("button", { type: "button", onclick: () => change("grant", c) }, `Renew ${label}`),
+          h("button", { type: "button", class: "danger", onclick: () => change("revoke", c) },
+            c === "logging" ? "Stop logging (shreds the log)" : `Stop sharing ${label}`),
+        ] : h("button", { type: "button", onclick: () => change("grant", c) }, `Share ${label}`)));
+    })));
+  return box;
+}
+
+// A grant that lapses changes what the page should show: look again then.
+let lapseTimer = null;
+function watchLapses(scene) {
+  clearTimeout(lapseTimer);
+  const now = Date.now();
+  const next = Object.values(scene.me.grants).map((g) => Date.parse(g.until)).filter((t) => t > now);
+  if (next.length) lapseTimer = setTimeout(refresh, Math.min(Math.min(...next) - now + 500, 2 ** 31 - 1));
 }
 
 function paused(scene) {
@@ -201,7 +258,9 @@ function detail(id) {
     state.scenes.delete(id);
     go("scenes");
   }) }, "Leave scene");
-  const parts = [h("h2", {}, `Scene: ${scene.card.title}`), h("p", { class: "status-line" }, `Status: ${scene.status}`), card(scene)];
+  // While it runs, what one shares (and until when) sits beside the card, always in view.
+  const parts = [h("h2", {}, `Scene: ${scene.card.title}`), h("p", { class: "status-line" }, `Status: ${scene.status}`),
+    running ? h("div", { class: "two scene-top" }, card(scene), consentControls(scene)) : card(scene)];
   if (scene.me.state === "invited") parts.push(answer(scene), counter(scene));
   if (scene.status === "proposed" && scene.proposer === state.persona.id) {
     parts.push(h("button", { type: "button", onclick: async () => {
@@ -222,8 +281,8 @@ function detail(id) {
           await state.conn.send("yellow", { scene: id });
           announce("Yellow: you asked everyone to slow down.");
         }) }, "Yellow: slow down"),
-        leave),
-      consentControls(scene));
+        leave));
+    watchLapses(scene);
   } else parts.push(leave);
   return h("section", { class: "chat scene" }, ...parts);
 }
@@ -233,14 +292,26 @@ function refresh() {
   if (name === "scene" && id) {
     // Keep what the person is typing: only rebuild when the scene's shape changed.
     const scene = state.scenes.get(id);
-    const key = scene ? `${scene.id}|${scene.status}|${scene.me.state}|${scene.card.version}|${scene.waiting_for.join()}|${Object.keys(scene.me.grants).join()}|${scene.participants.map((p) => p.state).join()}` : "gone";
+    const grants = scene ? Object.entries(scene.me.grants).map(([c, g]) => `${c}@${g.until}`).join() : "";
+    const key = scene ? `${scene.id}|${scene.status}|${scene.me.state}|${scene.card.version}|${scene.waiting_for.join()}|${grants}|${liveGrants(scene).join()}|${scene.participants.map((p) => `${p.state}:${p.channels.join("+")}`).join()}` : "gone";
     const main = document.getElementById("view");
     if (main.dataset.sceneKey === key) return;
     const typing = main.querySelector("textarea")?.value;
+    // Keep the keyboard where it was: the same control, or its channel's row.
+    const active = main.contains(document.activeElement) ? document.activeElement : null;
+    const focusId = active?.id;
+    const focusText = active?.tagName === "BUTTON" ? active.textContent : null;
+    const channel = active?.closest("[data-channel]")?.dataset.channel;
     render();
     main.dataset.sceneKey = key;
     const box = main.querySelector("textarea");
     if (box && typing) box.value = typing;
+    if (active) {
+      const again = (focusId && document.getElementById(focusId))
+        || [...main.querySelectorAll("button")].find((b) => b.textContent === focusText)
+        || (channel && main.querySelector(`[data-channel="${CSS.escape(channel)}"] button`));
+      if (again) again.focus();
+    }
   } else if (name === "scenes") render();
 }
 

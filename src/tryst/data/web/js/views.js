@@ -3,8 +3,9 @@
 import { api } from "./net.js";
 import { formatted, h } from "./markup.js";
 import {
-  announce, go, loadWho, logout, problem, refreshConversations, refreshRequests, render,
-  showError, signedIn, softRender, state, streamLines, usePersona,
+  announce, go, isStaff, loadWho, logout, markRead, problem, refreshConversations, refreshRequests,
+  render, setStatus, showError, signedIn, softRender, state, STATUSES, statusText, streamLines,
+  usePersona,
 } from "./app.js";
 
 const LEVELS = ["fave", "yes", "maybe", "no"];
@@ -41,17 +42,79 @@ export function safely(fn) {
 
 // ------------------------------------------------------------------ lines
 
-function personaButton(persona) {
+// A name someone can act on. In a room, its menu also holds what the room's owners and
+// moderators may do to that persona.
+function personaButton(persona, roomId) {
   if (!persona || !persona.id) return h("span", {}, persona ? persona.name : "");
   if (persona.id === state.persona?.id) return h("strong", {}, persona.name);
   return h("button", { type: "button", class: "who-button", "aria-expanded": "false",
-    onclick: (e) => personaMenu(e.currentTarget, persona) }, persona.name);
+    onclick: (e) => personaMenu(e.currentTarget, persona, roomId) }, persona.name);
+}
+
+// ------------------------------------------------------------------ room roles
+
+// The role a persona holds in a room, as the room's who list last said.
+export function roleIn(roomId, personaId) {
+  return (state.who.get(roomId) || []).find((m) => m.persona.id === personaId)?.role || null;
+}
+
+// What the server allows (docs/protocol.md 9.1): the client only hides what would be
+// refused; the server decides, and a refusal is shown.
+const canModerate = (role) => isStaff() || role === "owner" || role === "moderator";
+const canSetRoles = (role) => isStaff() || role === "owner";
+const canRemove = (mine, theirs) => isStaff() || mine === "owner"
+  || (mine === "moderator" && theirs === "member");
+const ROLE_NAMES = { owner: "an owner", moderator: "a moderator", member: "a member" };
+
+function roomPath(roomId, tail = "") {
+  return `/rooms/${encodeURIComponent(roomId)}${tail}`;
+}
+
+// A refused action in a room is shown in the room, where it was tried; elsewhere it is
+// announced.
+function actionFailed(err) {
+  const box = document.getElementById("action-error");
+  if (box) box.textContent = problem(err);
+  else announce(problem(err));
+}
+
+function actionDone(text) {
+  const box = document.getElementById("action-error");
+  if (box) box.textContent = "";
+  announce(text);
+}
+
+function moderationButtons(roomId, persona, act) {
+  if (!roomId || !state.rooms.has(roomId)) return [];
+  const mine = roleIn(roomId, state.persona.id);
+  const theirs = roleIn(roomId, persona.id);
+  if (!theirs) return []; // not (or no longer) in the room
+  const buttons = [];
+  if (canSetRoles(mine)) {
+    for (const role of ["owner", "moderator", "member"]) {
+      if (role === theirs) continue;
+      buttons.push(h("button", { type: "button", onclick: act(async () => {
+        await api("POST", roomPath(roomId, "/roles"), { persona_id: state.persona.id,
+          target_persona_id: persona.id, role });
+        actionDone(`${persona.name} is now ${ROLE_NAMES[role]} here.`);
+        loadWho(roomId);
+      }) }, `Make ${persona.name} ${ROLE_NAMES[role]}`));
+    }
+  }
+  if (canRemove(mine, theirs)) {
+    buttons.push(h("button", { type: "button", class: "danger", onclick: act(async () => {
+      await api("POST", roomPath(roomId, "/kick"), { persona_id: state.persona.id,
+        target_persona_id: persona.id });
+      actionDone(`${persona.name} was removed from the room.`);
+    }) }, `Remove ${persona.name} from the room`));
+  }
+  return buttons;
 }
 
 // Actions on a persona: a small disclosure of plain buttons, placed over the page (not
 // inside the message log, whose live region would read it out), closed by Escape or by
 // moving focus away, and handing focus back to the name it came from.
-function personaMenu(anchor, persona) {
+function personaMenu(anchor, persona, roomId) {
   document.querySelectorAll(".menu").forEach((m) => m.remove());
   let open = true;
   // Once only: removing the focused menu fires focusout, which must not remove it again.
@@ -64,7 +127,7 @@ function personaMenu(anchor, persona) {
   };
   const close = () => dismiss(true);
   const act = (fn) => async () => {
-    try { await fn(); } catch (err) { announce(problem(err)); }
+    try { await fn(); } catch (err) { actionFailed(err); }
     close();
   };
   const box = anchor.getBoundingClientRect();
@@ -82,6 +145,7 @@ function personaMenu(anchor, persona) {
     h("button", { type: "button", onclick: act(async () => {
       go(`new-request/${encodeURIComponent(persona.name)}`);
     }) }, "Send a message request"),
+    moderationButtons(roomId, persona, act),
     h("button", { type: "button", onclick: close }, "Close"));
   menu.addEventListener("keydown", (e) => { if (e.key === "Escape") close(); });
   menu.addEventListener("focusout", (e) => {
@@ -89,8 +153,12 @@ function personaMenu(anchor, persona) {
   });
   // Position with the CSSOM (not a style attribute, which the CSP forbids).
   menu.style.top = `${window.scrollY + box.bottom}px`;
-  menu.style.left = `${Math.min(window.scrollX + box.left, window.innerWidth - 240)}px`;
+  menu.style.left = `${window.scrollX + box.left}px`;
   document.body.append(menu);
+  // Kept on the screen, however narrow.
+  const width = menu.getBoundingClientRect().width;
+  const room = document.documentElement.clientWidth - width - 8;
+  menu.style.left = `${window.scrollX + Math.max(4, Math.min(box.left, room))}px`;
   anchor.setAttribute("aria-expanded", "true");
   menu.querySelector("button").focus();
 }
@@ -100,22 +168,34 @@ function line(event) {
   const who = event.persona;
   const stamp = h("time", { datetime: event.at }, time);
   const text = event.text ? formatted(event.text) : "";
+  const roomId = event.stream?.startsWith("room:") ? event.stream.slice(5) : null;
+  const name = personaButton(who, roomId);
   switch (event.kind) {
     case "say":
-      return h("p", { class: "line say" }, stamp, " ", personaButton(who), ": ", text);
+      return h("p", { class: "line say" }, stamp, " ", name, ": ", text);
     case "pose":
-      return h("p", { class: "line pose" }, stamp, " ", personaButton(who), " ", text);
+      return h("p", { class: "line pose" }, stamp, " ", name, " ", text);
     case "ooc":
-      return h("p", { class: "line ooc" }, stamp, " ((", personaButton(who), ": ", text, "))");
+      return h("p", { class: "line ooc" }, stamp, " ((", name, ": ", text, "))");
     case "whisper":
       return h("p", { class: "line whisper" }, stamp, " ", who.name, " whispers to ",
                event.to.name, ": ", text);
     case "join":
       return who ? h("p", { class: "line meta" }, stamp, ` ${who.name} joined`) : null;
     case "leave":
-      return who ? h("p", { class: "line meta" }, stamp, ` ${who.name} left`) : null;
+      if (!who) return null;
+      return h("p", { class: "line meta" }, stamp, event.data?.reason === "kicked"
+        ? ` ${who.name} was removed from the room` : ` ${who.name} left`);
     case "topic":
+      return h("p", { class: "line meta" }, stamp, event.text
+        ? ` ${who?.name || "Someone"} set the topic: ${event.text}`
+        : ` ${who?.name || "Someone"} cleared the topic`);
     case "system":
+      // A notice from the room's owners or moderators (the server's own carry data).
+      if (roomId && who?.name && !event.data) {
+        return h("p", { class: "line notice" }, stamp, " ", h("strong", {}, `Notice from ${who.name}:`), " ", text);
+      }
+      return h("p", { class: "line meta" }, stamp, " ", event.text);
     case "notice":
       return h("p", { class: "line meta" }, stamp, " ", event.text);
     default: {
@@ -123,6 +203,14 @@ function line(event) {
       return notice ? h("p", { class: "line meta" }, stamp, " ", notice) : null;
     }
   }
+}
+
+// A time something ends, as a person reads it: the time today, or the day and time.
+export function when(iso) {
+  const at = new Date(iso);
+  const sameDay = at.toDateString() === new Date().toDateString();
+  return at.toLocaleString([], sameDay ? { hour: "2-digit", minute: "2-digit" }
+    : { weekday: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 // How a scene's own notices read in its log.
@@ -139,7 +227,9 @@ function sceneNotice(event) {
     case "yellow": return `${who} called yellow: slow down`;
     case "resume_confirmed": return `${who} is ready to resume`;
     case "resumed": return "Everyone confirmed: the scene resumed";
-    case "consent": return d.granted ? `${who} shares ${d.channel}` : `${who} stopped sharing ${d.channel}`;
+    case "consent": return d.granted
+      ? `${who} shares ${d.channel}${d.until ? ` until ${when(d.until)}` : ""}`
+      : `${who} stopped sharing ${d.channel}`;
     case "logging": return d.shredded ? "The log was shredded: nothing more is kept" : null;
     case "left": return `${who} left`;
     case "ended": return "The scene ended";
@@ -331,27 +421,63 @@ function rooms() {
     h("button", { type: "submit" }, "Search"));
   const create = form(async (data) => {
     const room = await api("POST", "/rooms", { persona_id: state.persona.id,
-      name: data.get("name"), topic: data.get("topic") || "" });
+      name: data.get("name"), topic: data.get("topic") || "",
+      visibility: data.get("visibility"), rating: data.get("rating") });
     state.rooms.set(room.id, room);
     go(`room/${room.id}`);
   },
   h("h3", {}, "Create a room"),
   field("Name", h("input", { name: "name", required: true })),
   field("Topic", h("input", { name: "topic" })),
+  field("Who can find it", visibilitySelect("public"), VISIBILITY_HINT),
+  field("Rating", ratingSelect("general")),
   h("button", { type: "submit" }, "Create room"));
+  // An invitation is not delivered: the invitee opens the link they were given.
+  const byLink = form(async (data) => {
+    const id = (data.get("link").match(/r_[0-9a-f]+/) || [])[0];
+    if (!id) throw new Error("That is not a room's link or id (they look like r_1a2b…).");
+    go(`room/${id}`);
+  },
+  h("h3", {}, "Open a room from a link"),
+  field("Room link or id", h("input", { name: "link", required: true }),
+        "For invite-only and unlisted rooms: ask someone in the room for its link."),
+  h("button", { type: "submit" }, "Open"));
   search("").catch(() => {});
   const mine = [...state.rooms.values()];
   return h("section", {}, h("h2", {}, "Rooms"),
     mine.length ? h("div", {}, h("h3", {}, "Your rooms"), h("ul", { class: "cards" }, mine.map((r) =>
       h("li", {}, h("a", { href: `#room/${r.id}` }, r.name || "a room"), " ",
         h("span", { class: "badge", "data-unread": `room:${r.id}` }))))) : null,
-    searchForm, results, create);
+    searchForm, results, create, byLink);
+}
+
+const VISIBILITY = [["public", "Public (listed)"], ["unlisted", "Unlisted (link only)"],
+  ["invite_only", "Invite-only"]];
+const VISIBILITY_HINT = "Anyone can find a public room; anyone with its link can join an unlisted one; only invited personas can see or join an invite-only one.";
+const RATINGS = [["general", "General"], ["mature", "Mature"], ["adult", "Adult (opted-in personas only)"]];
+
+function visibilitySelect(current) {
+  return h("select", { name: "visibility" },
+    VISIBILITY.map(([v, label]) => h("option", { value: v, selected: v === current }, label)));
+}
+
+function ratingSelect(current) {
+  return h("select", { name: "rating" },
+    RATINGS.map(([v, label]) => h("option", { value: v, selected: v === current }, label)));
+}
+
+// A persona's presence in words, updated in place when it changes.
+export function presenceLabel(personaId, presence) {
+  return h("small", { class: "presence", "data-presence": personaId }, statusText(presence));
 }
 
 function whoList(roomId) {
   const members = state.who.get(roomId) || [];
   return h("ul", { class: "who", "data-who": roomId, "aria-label": "Who is here" },
-    members.map((m) => h("li", {}, personaButton(m.persona), m.online ? " · online" : "")));
+    members.map((m) => h("li", {}, personaButton(m.persona, roomId),
+      m.persona.id === state.persona?.id ? " (you)" : "",
+      m.role !== "member" ? h("span", { class: "role" }, ` · ${m.role}`) : null,
+      presenceLabel(m.persona.id, m.presence || { online: m.online, status: m.online ? "online" : "offline" }))));
 }
 
 // Fill in what was said before this page followed the stream (it only receives what
@@ -370,14 +496,111 @@ function backfill(stream, type, fields) {
   }).catch(() => {});
 }
 
+// A room this persona is not in: what the server lets it see, and a way in.
+function outsideRoom(id) {
+  const removed = state.removed.has(id);
+  const about = h("div", { class: "about-room" }, h("p", {}, "Looking the room up…"));
+  const box = h("section", {}, h("h2", {}, removed ? "You were removed from this room" : "Not in this room"),
+    removed ? h("p", {}, "Its owner or a moderator removed you. You can join again only if the room lets you.") : null,
+    about, h("p", {}, h("a", { href: "#rooms" }, "All rooms")));
+  api("GET", `${roomPath(id)}?persona_id=${encodeURIComponent(state.persona.id)}`).then((r) => {
+    const join = h("button", { type: "button", onclick: async () => {
+      try {
+        const result = await state.conn.send("join", { room: id });
+        state.rooms.set(id, result.room);
+        state.removed.delete(id);
+        render();
+      } catch (err) { showError(about, err); }
+    } }, `Join ${r.name}`);
+    about.replaceChildren(h("h3", {}, r.name), r.topic ? h("p", {}, r.topic) : null,
+      h("p", { class: "hint" }, `${r.visibility.replace("_", "-")} · ${r.rating}`), join);
+  }).catch(() => {
+    about.replaceChildren(h("p", {}, "There is no such room, or it is invite-only and you are not invited."));
+  });
+  return box;
+}
+
+// Tools for the room's owners and moderators (and staff): only what their role allows.
+function roomTools(id) {
+  const role = roleIn(id, state.persona.id);
+  const box = h("div", { id: "room-tools", "data-room": id, "data-role": role || "" });
+  if (!canModerate(role)) return box;
+  const info = state.rooms.get(id);
+  const owner = canSetRoles(role);
+  const topicInput = h("input", { name: "topic", maxlength: 300, value: info.topic || "" });
+  const topic = form(async () => {
+    const result = await state.conn.send("set_topic", { room: id, topic: topicInput.value });
+    Object.assign(info, result.room);
+    topicInput.defaultValue = result.room.topic;
+    actionDone(result.room.topic ? "Topic set." : "Topic cleared.");
+  }, field("Topic", topicInput, "Leave empty to clear it."), h("button", { type: "submit" }, "Set topic"));
+  const notice = form(async (data, el) => {
+    await state.conn.send("notice", { room: id, text: data.get("notice") });
+    el.reset();
+    actionDone("Notice posted.");
+  }, field("Notice to everyone here", h("textarea", { name: "notice", rows: 1, required: true })),
+  h("button", { type: "submit" }, "Post notice"));
+  const invited = h("p", { class: "hint", role: "status" });
+  const invite = form(async (data, el) => {
+    const target = await api("GET", `/personas/by-name/${encodeURIComponent(data.get("name"))}`);
+    await api("POST", roomPath(id, "/invites"), { persona_id: state.persona.id, target_persona_id: target.id });
+    el.reset();
+    invited.textContent = `Invited ${target.name}. Tryst does not tell them: send them this room's link, ${location.origin}/#room/${id}`;
+  }, field("Invite (persona name)", h("input", { name: "name", required: true }),
+    "Invitations matter for invite-only rooms: only those invited can see or join them."),
+  h("button", { type: "submit" }, "Invite"), invited);
+  const parts = [topic, notice, invite];
+  if (owner) {
+    const settings = form(async (data) => {
+      const updated = await api("PATCH", roomPath(id), { persona_id: state.persona.id,
+        visibility: data.get("visibility"), rating: data.get("rating"), description: data.get("description") });
+      Object.assign(info, updated);
+      actionDone("Room settings saved.");
+    },
+    h("h3", {}, "Room settings"),
+    field("Who can find it", visibilitySelect(info.visibility), VISIBILITY_HINT),
+    field("Rating", ratingSelect(info.rating)),
+    field("Description", h("textarea", { name: "description", rows: 2 }, info.description || "")),
+    h("button", { type: "submit" }, "Save room settings"));
+    const stepDown = form(async (data) => {
+      await api("POST", roomPath(id, "/roles"), { persona_id: state.persona.id,
+        target_persona_id: state.persona.id, role: data.get("role") });
+      actionDone("You stepped down.");
+      await loadWho(id);
+    },
+    h("h3", {}, "Step down"),
+    field("Your role from now on", h("select", { name: "role" },
+      h("option", { value: "moderator" }, "Moderator"), h("option", { value: "member" }, "Member")),
+      "A room always keeps an owner: make someone else owner first."),
+    h("button", { type: "submit" }, "Step down"));
+    parts.push(settings, stepDown);
+  }
+  box.append(h("details", { class: "room-tools", id: `tools-${id}` },
+    h("summary", {}, owner ? "Manage this room" : "Moderate this room"),
+    h("p", { class: "hint" }, role ? `You are ${ROLE_NAMES[role]} here.` : "You act here as staff.",
+      " To change someone's role or remove them, choose their name in the list of who is here."),
+    h("div", { class: "tools-grid" }, parts)));
+  return box;
+}
+
+// The who list of a room changed: its tools follow this persona's role.
+function updateRoomTools(roomId) {
+  const box = document.getElementById("room-tools");
+  if (!box || box.dataset.room !== roomId) return;
+  if (box.dataset.role === (roleIn(roomId, state.persona.id) || "")) return;
+  const open = box.querySelector("details")?.open;
+  const fresh = roomTools(roomId);
+  box.replaceWith(fresh);
+  const details = fresh.querySelector("details");
+  if (details && open) details.open = true;
+}
+
 function room(id) {
   const stream = `room:${id}`;
   const info = state.rooms.get(id);
-  if (!info) {
-    return h("section", {}, h("h2", {}, "Not in this room"),
-      h("p", {}, "Join a room from the list before talking in it."), h("a", { href: "#rooms" }, "Rooms"));
-  }
+  if (!info) return outsideRoom(id);
   document.getElementById("view").dataset.stream = stream;
+  state.roomUnread.delete(stream); // seen now
   loadWho(id);
   backfill(stream, "history", { room: id });
   const send = async ({ style, text, rest }) => {
@@ -395,12 +618,14 @@ function room(id) {
   };
   return h("section", { class: "chat" },
     h("div", { class: "chat-head" }, h("h2", {}, info.name),
-      info.topic ? h("p", { class: "topic" }, info.topic) : null,
+      h("p", { class: "topic", id: "room-topic" }, info.topic || ""),
       h("button", { type: "button", onclick: safely(async () => {
         await state.conn.send("leave", { room: id });
         state.rooms.delete(id);
         go("rooms");
       }) }, "Leave room")),
+    h("p", { class: "error", id: "action-error", role: "alert" }),
+    roomTools(id),
     h("div", { class: "chat-body" }, log(stream),
       h("aside", {}, h("h3", {}, "Here"), whoList(id))),
     composer(send, { whisper: true }));
@@ -481,14 +706,36 @@ function conversations() {
 
 function conversationList() {
   const items = [...state.conversations.values()];
-  return h("ul", { class: "cards", id: "conversation-list" }, items.length ? items.map((c) => {
+  return h("ul", { class: "cards", id: "conversation-list", "aria-label": "Your conversations" }, items.length ? items.map((c) => {
     const others = c.members.filter((m) => m.persona.id !== state.persona.id);
     const title = c.title || others.map((m) => m.persona.name).join(", ") || "Just you";
+    const single = others.length === 1 && others[0].state === "active" ? others[0] : null;
     return h("li", {}, h("a", { href: `#conversation/${c.id}` }, title),
-      c.unread ? h("span", { class: "badge" }, `${c.unread} unread`) : null,
-      h("span", { class: "badge", "data-unread": c.stream }),
-      others.some((m) => m.state === "pending") ? h("span", { class: "hint" }, " · pending") : null);
+      h("span", { class: "badge unread", "data-unread-conv": c.id }, c.unread ? `${c.unread} unread` : ""),
+      others.some((m) => m.state === "pending") ? h("span", { class: "hint" }, " · pending") : null,
+      single ? h("span", { class: "hint" }, " · ", presenceLabel(single.persona.id, single.presence)) : null);
   }) : h("li", {}, "No conversations yet."));
+}
+
+// Who is in a conversation, their state and (for those in it) their presence.
+function memberLine(c) {
+  const others = c.members.filter((m) => m.persona.id !== state.persona.id);
+  return h("p", { class: "hint", id: "conversation-members" }, others.map((m, i) => [
+    i ? " · " : "", `${m.persona.name}: ${m.state}`,
+    m.state === "active" ? [" (", presenceLabel(m.persona.id, m.presence), ")"] : null]));
+}
+
+// The conversations changed (someone accepted, joined or left): update what shows them,
+// without taking anything from under the person's hands.
+function conversationsChanged() {
+  const list = document.getElementById("conversation-list");
+  if (list && !list.contains(document.activeElement)) list.replaceWith(conversationList());
+  const [name, id] = state.route.split("/");
+  const c = state.conversations.get(id);
+  const members = document.getElementById("conversation-members");
+  if (name === "conversation" && c && members) members.replaceWith(memberLine(c));
+  const kept = document.getElementById("retention");
+  if (name === "conversation" && c && kept) kept.textContent = retention(c);
 }
 
 // Tell the others "typing" while the box is being written in (at most every 3 s), and
@@ -518,27 +765,36 @@ function conversation(id) {
   }
   backfill(stream, "conversation_history", { conversation: id });
   const others = c.members.filter((m) => m.persona.id !== state.persona.id);
-  const last = streamLines(stream).at(-1);
-  if (last) state.conn.send("read", { conversation: id, seq: last.seq }).catch(() => {});
+  if (document.visibilityState !== "hidden") markRead(id);
+  const disappear = c.disappear_seconds || 0;
   const settings = form(async (data) => {
-    const result = await state.conn.send("conversation_settings", { conversation: id,
-      keep_days: Number(data.get("keep_days")), typing: Boolean(data.get("typing")),
-      receipts: Boolean(data.get("receipts")) });
+    const fields = { conversation: id, keep_days: Number(data.get("keep_days")),
+      typing: Boolean(data.get("typing")), receipts: Boolean(data.get("receipts")) };
+    // The timer is everyone's: only sent when this person changed it.
+    const timer = Number(data.get("disappear"));
+    if (timer !== disappear) fields.disappear_seconds = timer;
+    const result = await state.conn.send("conversation_settings", fields);
     state.conversations.set(id, result.conversation);
     announce("Saved.");
+    render(); // typing indicators start or stop at once
   },
   field("Keep history", h("select", { name: "keep_days" },
     [...new Set([0, 1, 7, 30, c.me.keep_days])].sort((a, b) => a - b).map((d) => h("option", { value: d, selected: c.me.keep_days === d },
-      d ? `${d} days` : "Not stored (deleted once everyone has read it)")))),
+      d ? `${d} days` : "Not stored (deleted once everyone has read it)"))),
+    "Your choice. The conversation keeps history for the shortest time anyone in it chose."),
+  field("Disappearing messages", h("select", { name: "disappear" },
+    [...new Set([0, 300, 3600, 86400, 604800, disappear])].sort((a, b) => a - b).map((t) => h("option", { value: t, selected: t === disappear },
+      duration(t)))), "For everyone here: each line goes this long after it was sent."),
   h("div", { class: "check" }, h("input", { type: "checkbox", name: "typing", id: `typing-${id}`, checked: c.me.typing }),
     h("label", { for: `typing-${id}` }, "Share typing indicators")),
   h("div", { class: "check" }, h("input", { type: "checkbox", name: "receipts", id: `receipts-${id}`, checked: c.me.receipts }),
     h("label", { for: `receipts-${id}` }, "Share read receipts")),
+  h("p", { class: "hint", id: "retention" }, retention(c)),
   h("button", { type: "submit" }, "Save"));
   return h("section", { class: "chat" },
     h("div", { class: "chat-head" },
       h("h2", {}, c.title || others.map((m) => m.persona.name).join(", ")),
-      h("p", { class: "hint" }, others.map((m) => `${m.persona.name}: ${m.state}`).join(" · ")),
+      memberLine(c),
       others.length === 1 ? h("a", { href: `#propose/${encodeURIComponent(others[0].persona.id)}`,
         class: "button" }, "Propose a scene") : null,
       h("button", { type: "button", onclick: safely(async () => {
@@ -553,7 +809,23 @@ function conversation(id) {
     typingNotice(id, composer(async ({ style, text }) => {
       await state.conn.send("send", { conversation: id, text, style });
     })),
-    h("details", {}, h("summary", {}, "Privacy for this conversation"), settings));
+    h("details", { id: `privacy-${id}` }, h("summary", {}, "Privacy for this conversation"), settings));
+}
+
+function duration(seconds) {
+  if (!seconds) return "Off";
+  if (seconds % 86400 === 0) return seconds === 86400 ? "1 day" : `${seconds / 86400} days`;
+  if (seconds % 3600 === 0) return seconds === 3600 ? "1 hour" : `${seconds / 3600} hours`;
+  if (seconds % 60 === 0) return seconds === 60 ? "1 minute" : `${seconds / 60} minutes`;
+  return `${seconds} seconds`;
+}
+
+// What the conversation as a whole does now, from everyone's choices.
+function retention(c) {
+  const kept = c.keep_days ? `History is kept for ${c.keep_days} day${c.keep_days === 1 ? "" : "s"}`
+    : "History is not stored: each line is deleted once everyone has read it";
+  const timer = c.disappear_seconds ? `; lines disappear after ${duration(c.disappear_seconds).toLowerCase()}` : "";
+  return `${kept}${timer}.`;
 }
 
 // ------------------------------------------------------------------ settings
@@ -561,8 +833,7 @@ function conversation(id) {
 function settings() {
   const boundaries = form(async (data) => {
     await state.conn.send("set_boundaries", { reach: data.get("reach"),
-      refuse_limit_conflicts: Boolean(data.get("refuse")), auto_reply: data.get("auto_reply") || "",
-      status: data.get("status") });
+      refuse_limit_conflicts: Boolean(data.get("refuse")), auto_reply: data.get("auto_reply") || "" });
     announce("Saved.");
   },
   h("h3", {}, `Who may reach ${state.persona.name}`),
@@ -573,17 +844,30 @@ function settings() {
   h("div", { class: "check" }, h("input", { type: "checkbox", name: "refuse", id: "refuse" }),
     h("label", { for: "refuse" }, "Refuse requests whose interests clash with my limits")),
   field("Auto-reply to refused requests", h("input", { name: "auto_reply" })),
-  field("Status", h("select", { name: "status" },
-    ["online", "looking", "busy", "dnd", "away"].map((s) => h("option", { value: s }, s)))),
   h("button", { type: "submit", disabled: true }, "Save"));
+  const status = form(async (data) => {
+    await setStatus({ status: data.get("status"), status_message: data.get("status_message") || "" });
+    status.status_message.defaultValue = status.status_message.value;
+    announce("Status saved.");
+  },
+  h("h3", {}, `Status of ${state.persona.name}`),
+  h("p", { class: "hint" }, "Shown beside your name to those who share a room or a conversation with you, while you are online."),
+  field("Status", h("select", { name: "status" },
+    STATUSES.map(([value, label]) => h("option", { value }, label)))),
+  field("Status message", h("input", { name: "status_message", maxlength: 120 }),
+        "Optional, one line: for example what kind of scene you are looking for."),
+  h("button", { type: "submit", disabled: true }, "Save status"));
   // Saving before the current choices are shown would overwrite them with defaults.
   state.conn.send("boundaries").then((r) => {
     const b = r.boundaries;
     boundaries.reach.value = b.reach;
     boundaries.refuse.checked = b.refuse_limit_conflicts;
     boundaries.auto_reply.value = b.auto_reply;
-    boundaries.status.value = b.status;
-    boundaries.querySelector("button[type=submit]").disabled = false;
+    boundaries.auto_reply.defaultValue = b.auto_reply;
+    status.status.value = b.status;
+    status.status_message.value = b.status_message;
+    status.status_message.defaultValue = b.status_message;
+    for (const f of [boundaries, status]) f.querySelector("button[type=submit]").disabled = false;
   }).catch((err) => showError(boundaries, err));
   const blocks = h("ul", { class: "cards" });
   state.conn.send("blocks").then((r) => {
@@ -610,7 +894,7 @@ function settings() {
         render();
       }) }, `Unmute ${m.persona.name}`))) : [h("li", {}, "Nobody muted.")]));
   }).catch(() => {});
-  return h("section", {}, h("h2", {}, "Settings and privacy"), boundaries,
+  return h("section", {}, h("h2", {}, "Settings and privacy"), boundaries, status,
     h("h3", {}, "Blocked"), blocks, h("h3", {}, "Muted"), mutes,
     h("h3", {}, "Your data"),
     h("p", {}, h("a", { href: "/api/v1/accounts/me/export", download: "" }, "Download everything stored about your account")),
@@ -637,4 +921,6 @@ function route(name, id) {
   }
 }
 
-export const views = { route, welcome, personas, line, whoList, log, composer };
+export const views = {
+  route, welcome, personas, line, whoList, log, composer, updateRoomTools, conversationsChanged,
+};
