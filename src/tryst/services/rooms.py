@@ -195,7 +195,7 @@ class RoomService:
                     events.append(await self._append(
                         uow, room.id, EventKind.SYSTEM, persona,
                         "room settings changed: " + ", ".join(changed),
-                        {f: str(getattr(updated, f)) for f in changed}))
+                        {f: _as_text(getattr(updated, f)) for f in changed}))
                 await uow.commit()
             for event in events:
                 self._bus.publish(event)
@@ -486,3 +486,8 @@ class RoomService:
             count = await uow.events.purge_older_than(cutoff)
             await uow.commit()
         return count
+
+
+def _as_text(value: object) -> str:
+    """A setting's new value as the settings event carries it ("true"/"false" for flags)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -3,6 +3,7 @@ import { api, ApiError, Connection } from "./net.js";
 import { h } from "./markup.js";
 import { views } from "./views.js";
 import { sceneViews } from "./scenes.js";
+import { safetyNotice } from "./safety.js";
 
 export const state = {
   account: null,
@@ -127,7 +128,9 @@ function onEvent(frame) {
     }
     return;
   }
-  if (frame.type === "request") {
+  if (frame.type === "safety_notice") {
+    safetyNotice(frame);
+  } else if (frame.type === "request") {
     announce(`New message request from ${frame.persona.name}`);
     refreshRequests();
   } else if (frame.type === "scene_invite") {
@@ -169,6 +172,10 @@ function roomEvent(frame) {
     // Room settings changed (the values come as text).
     for (const key of ["name", "description", "visibility", "rating"]) {
       if (typeof frame.data[key] === "string") room[key] = frame.data[key];
+    }
+    if (typeof frame.data.images === "string") {
+      room.images = frame.data.images === "true";
+      if (currentStream() === frame.stream) softRender(); // show or hide sharing
     }
   }
   if (frame.kind === "join" || frame.kind === "leave" || (frame.kind === "system" && frame.data?.role)) {

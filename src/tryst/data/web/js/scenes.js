@@ -5,6 +5,7 @@ import { api } from "./net.js";
 import { h } from "./markup.js";
 import { announce, go, problem, render, showError, state, streamLines, tagName } from "./app.js";
 import { decode, safely, views, when } from "./views.js";
+import { shareButton } from "./images.js";
 
 const CHANNELS = [
   ["text", "Text"], ["images", "Images"], ["camera", "Camera"], ["device", "Device control"],
@@ -276,6 +277,8 @@ function detail(id) {
     parts.push(views.log(scene.stream),
       views.composer(({ style, text }) => state.conn.send("scene_send", { scene: id, text, style }),
                      { label: "Scene message" }),
+      scene.card.channels.includes("images") ? shareButton(state.persona.id,
+        (media, options) => state.conn.send("post_image", { media, scene: id, ...options })) : null,
       h("div", { class: "buttons" },
         h("button", { type: "button", class: "yellow", onclick: safely(async () => {
           await state.conn.send("yellow", { scene: id });

@@ -2,6 +2,8 @@
 // settings. Every view is built from state with h(), never from HTML strings.
 import { api } from "./net.js";
 import { formatted, h } from "./markup.js";
+import { imageLine, protectView, shareButton } from "./images.js";
+import { reportView } from "./safety.js";
 import {
   announce, go, isStaff, loadWho, logout, markRead, problem, refreshConversations, refreshRequests,
   render, setStatus, showError, signedIn, softRender, state, STATUSES, statusText, streamLines,
@@ -145,6 +147,9 @@ function personaMenu(anchor, persona, roomId) {
     h("button", { type: "button", onclick: act(async () => {
       go(`new-request/${encodeURIComponent(persona.name)}`);
     }) }, "Send a message request"),
+    h("button", { type: "button", onclick: act(async () => {
+      go(`report/${encodeURIComponent(persona.id)}`);
+    }) }, `Report ${persona.name}`),
     moderationButtons(roomId, persona, act),
     h("button", { type: "button", onclick: close }, "Close"));
   menu.addEventListener("keydown", (e) => { if (e.key === "Escape") close(); });
@@ -198,6 +203,8 @@ function line(event) {
       return h("p", { class: "line meta" }, stamp, " ", event.text);
     case "notice":
       return h("p", { class: "line meta" }, stamp, " ", event.text);
+    case "image":
+      return imageLine(event, state.conn, stamp, name);
     default: {
       const notice = sceneNotice(event);
       return notice ? h("p", { class: "line meta" }, stamp, " ", notice) : null;
@@ -422,7 +429,8 @@ function rooms() {
   const create = form(async (data) => {
     const room = await api("POST", "/rooms", { persona_id: state.persona.id,
       name: data.get("name"), topic: data.get("topic") || "",
-      visibility: data.get("visibility"), rating: data.get("rating") });
+      visibility: data.get("visibility"), rating: data.get("rating"),
+      images: Boolean(data.get("images")) });
     state.rooms.set(room.id, room);
     go(`room/${room.id}`);
   },
@@ -431,6 +439,8 @@ function rooms() {
   field("Topic", h("input", { name: "topic" })),
   field("Who can find it", visibilitySelect("public"), VISIBILITY_HINT),
   field("Rating", ratingSelect("general")),
+  h("div", { class: "check" }, h("input", { type: "checkbox", name: "images", id: "new-room-images" }),
+    h("label", { for: "new-room-images" }, "Members may share images")),
   h("button", { type: "submit" }, "Create room"));
   // An invitation is not delivered: the invitee opens the link they were given.
   const byLink = form(async (data) => {
@@ -553,14 +563,18 @@ function roomTools(id) {
   if (owner) {
     const settings = form(async (data) => {
       const updated = await api("PATCH", roomPath(id), { persona_id: state.persona.id,
-        visibility: data.get("visibility"), rating: data.get("rating"), description: data.get("description") });
+        visibility: data.get("visibility"), rating: data.get("rating"), description: data.get("description"),
+        images: Boolean(data.get("images")) });
       Object.assign(info, updated);
       actionDone("Room settings saved.");
+      render(); // the share button follows the setting
     },
     h("h3", {}, "Room settings"),
     field("Who can find it", visibilitySelect(info.visibility), VISIBILITY_HINT),
     field("Rating", ratingSelect(info.rating)),
     field("Description", h("textarea", { name: "description", rows: 2 }, info.description || "")),
+    h("div", { class: "check" }, h("input", { type: "checkbox", name: "images", id: `images-${id}`, checked: Boolean(info.images) }),
+      h("label", { for: `images-${id}` }, "Members may share images")),
     h("button", { type: "submit" }, "Save room settings"));
     const stepDown = form(async (data) => {
       await api("POST", roomPath(id, "/roles"), { persona_id: state.persona.id,
@@ -628,7 +642,9 @@ function room(id) {
     roomTools(id),
     h("div", { class: "chat-body" }, log(stream),
       h("aside", {}, h("h3", {}, "Here"), whoList(id))),
-    composer(send, { whisper: true }));
+    composer(send, { whisper: true }),
+    info.images ? shareButton(state.persona.id,
+      (media) => state.conn.send("post_image", { media, room: id }), { viewOnce: false }) : null);
 }
 
 // ------------------------------------------------------------------ requests and conversations
@@ -670,7 +686,8 @@ function requests() {
 function newRequest(name) {
   return form(async (data) => {
     const target = await api("GET", `/personas/by-name/${encodeURIComponent(data.get("to"))}`);
-    const result = await state.conn.send("request", { to: target.id, text: data.get("text") });
+    const result = await sendConfirming((confirm) => state.conn.send("request",
+      { to: target.id, text: data.get("text"), ...(confirm ? { confirm } : {}) }));
     await refreshConversations();
     announce(`Request sent to ${target.name}. It shows as pending until they accept.`);
     go(`conversation/${result.conversation.id}`);
@@ -807,9 +824,26 @@ function conversation(id) {
       h("span", { id: "typing" }, state.signals.get(stream)?.typing || ""), " ",
       h("span", { id: "receipts" }, state.signals.get(stream)?.receipts || "")),
     typingNotice(id, composer(async ({ style, text }) => {
-      await state.conn.send("send", { conversation: id, text, style });
+      await sendConfirming((confirm) => state.conn.send("send",
+        { conversation: id, text, style, ...(confirm ? { confirm } : {}) }));
     })),
+    shareButton(state.persona.id, (media, options) =>
+      state.conn.send("post_image", { media, conversation: id, ...options })),
     h("details", { id: `privacy-${id}` }, h("summary", {}, "Privacy for this conversation"), settings));
+}
+
+// A message the safety rules want confirmed first (personal data to a new contact):
+// the sender reads why, and sends it anyway or not. Nothing was sent until then.
+export async function sendConfirming(send) {
+  try {
+    return await send(null);
+  } catch (err) {
+    if (err.code !== "safety_warning") throw err;
+    if (!window.confirm(`${err.message}\n\nSend it anyway?`)) {
+      throw new Error("Not sent.");
+    }
+    return await send([err.details.signal]);
+  }
 }
 
 function duration(seconds) {
@@ -917,6 +951,8 @@ function route(name, id) {
     case "conversations": return conversations();
     case "conversation": return conversation(id);
     case "settings": return settings();
+    case "protect": return protectView();
+    case "report": return reportView(decode(id));
     default: return rooms();
   }
 }
