@@ -147,7 +147,7 @@ async def test_metadata_is_stripped_and_orientation_applied(srv: Running,
 
 
 async def test_outsiders_and_strangers_get_404(srv: Running) -> None:
-    api_a, pa, wa, api_b, _pb, wb, cid = await conversation_pair(srv)
+    api_a, pa, wa, api_b, pb, wb, cid = await conversation_pair(srv)
     api_c, _pc, wc = await person(srv, "Cy Outsider")
     media = await uploaded(api_a, pa, encode(drawing(2)))
     # Before posting, only the uploader may look.
@@ -164,6 +164,10 @@ async def test_outsiders_and_strangers_get_404(srv: Running) -> None:
     tampered = view["url"].replace(".full.", ".preview.")
     assert (await fetch(api_b, tampered)).status_code == 404
     assert (await fetch(api_b, view["url"])).status_code == 200
+    # Checked again on every fetch: once blocked, the URL in hand stops working.
+    await wa.ok("block", persona=pb["id"])
+    assert (await fetch(api_b, view["url"])).status_code == 404
+    await wa.ok("unblock", persona=pb["id"])
     # A media id cannot be posted twice, nor by someone else.
     assert (await wc.fail("post_image", media=media["id"],
                           conversation=cid))["code"] == "not_found"
@@ -320,16 +324,26 @@ async def test_protected_images_and_their_copies_are_refused(srv: Running) -> No
         error = response.json()["error"]
         assert error["code"] == "image_blocked", name
         assert error["message"] == "this image cannot be shared on this server"
+    # Hidden in the alpha channel (black pixels, the picture as transparency: it looks
+    # like the original on a light page): flattened before hashing, so still refused.
+    grey = original.convert("L")
+    hidden = Image.new("RGBA", original.size, (0, 0, 0, 0))
+    hidden.putalpha(grey.point(lambda v: 255 - v))
+    response = await upload(api_m, pm, encode(hidden, "PNG"), "image/png")
+    assert response.json()["error"]["code"] == "image_blocked"
+    # Someone else protecting the same image is not told it was already protected.
+    other = await srv.user()
+    assert (await other.call("POST", "/protect", json={"images": [hashes]}))["added"] == 2
     # Different pictures pass.
     for seed in (21, 22, 23):
         await uploaded(api_m, pm, encode(drawing(seed)))
     opened_cases = await cases(srv)
-    assert len(opened_cases) == len(variants(original))
+    assert len(opened_cases) == len(variants(original)) + 1
     assert {c["kind"] for c in opened_cases} == {"hash_match"}
     assert all(c["details"]["distance"] <= 31 for c in opened_cases)
     assert await media_rows(srv) == 3  # nothing of the refused uploads was kept
     # Deleting the bank lifts the block (the index is rebuilt and swapped in whole).
-    assert await srv.tryst.banks.delete("self-protected") == 2
+    assert await srv.tryst.banks.delete("self-protected") == 4
     assert srv.tryst.banks.stats()["pdq_entries"] == 0
     await uploaded(api_m, pm, variants(original)["mirrored"])
     await api_a.close()
@@ -406,6 +420,8 @@ async def test_bad_uploads_give_clear_errors_and_leave_nothing(
         assert (await uploaded(api, persona, gif.getvalue(), "image/gif"))["mime"] == "image/png"
         webp = await uploaded(api, persona, encode(drawing(34), "WEBP"), "image/webp")
         assert webp["mime"] == "image/jpeg"
+        # A common alias and a parameter are accepted.
+        await uploaded(api, persona, encode(drawing(35, (100, 80))), "image/jpg; q=1")
         await api.close()
 
 

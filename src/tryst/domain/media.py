@@ -14,7 +14,8 @@ from tryst.domain.text import clean_text
 from tryst.ids import AccountId, PersonaId
 
 CAPTION_MAX = 1000
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png",
+           "WEBP": "image/webp", "GIF": "image/gif"}  # MPO: phone cameras' multi-picture JPEG
 """Formats accepted on upload (by what the bytes are, never by a name or header)."""
 
 

@@ -53,6 +53,8 @@ class EventKind(StrEnum):
 
 
 SPOKEN_KINDS = frozenset({EventKind.SAY, EventKind.POSE, EventKind.OOC})
+# What a mute hides: everything a persona says or shows.
+MUTED_KINDS = SPOKEN_KINDS | {EventKind.IMAGE}
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,8 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
         with warnings.catch_warnings():
             # Pillow warns (then errors) on very large images; we check the size ourselves.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+            # JPEG also opens phone cameras' MPO files (reported as format "MPO").
+            image = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP", "GIF"])
     except UnidentifiedImageError:
         if _looks_like_image(data):  # the right signature, then garbage
             raise ImageRefused("corrupt_image", "the image is damaged and cannot be read"
@@ -86,10 +87,21 @@ def _upright_pixels(image: Image.Image) -> Image.Image:
         image.seek(0)
         image.load()
         turned = ImageOps.exif_transpose(image) or image
-        if turned.mode not in ("RGB", "RGBA", "L"):
-            has_alpha = turned.mode in ("LA", "PA", "RGBa", "La") or (
-                turned.mode == "P" and "transparency" in turned.info)
-            turned = turned.convert("RGBA" if has_alpha else "RGB")
+        if turned.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale
+            turned = turned.point(lambda v: v / 256).convert("L")
+        has_alpha = turned.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+            turned.mode == "P" and "transparency" in turned.info)
+        if has_alpha:
+            # Flattened onto white: what is served is exactly what was hashed and
+            # classified. (Kept, transparency could hide a picture from both: black
+            # pixels with the image in the alpha channel look like the original on a
+            # light page but hash and classify as a black square.)
+            rgba = turned.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            turned = flat
+        elif turned.mode not in ("RGB", "L"):
+            turned = turned.convert("RGB")
         fresh = Image.frombytes(turned.mode, turned.size, turned.tobytes())
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageRefused("corrupt_image", f"the image cannot be read: {exc}") from None
@@ -98,12 +110,12 @@ def _upright_pixels(image: Image.Image) -> Image.Image:
 
 def _encode(pixels: Image.Image, source_format: str) -> tuple[bytes, str]:
     out = io.BytesIO()
-    if source_format == "JPEG" or (source_format == "WEBP" and pixels.mode != "RGBA"):
-        # Photos stay JPEG; an opaque WebP becomes JPEG too (universally shown).
+    if source_format in ("JPEG", "MPO", "WEBP"):
+        # Photos stay JPEG; WebP becomes JPEG too (universally shown).
         rgb = pixels if pixels.mode in ("RGB", "L") else pixels.convert("RGB")
         rgb.save(out, "JPEG", quality=88, optimize=True)
         return out.getvalue(), "image/jpeg"
-    # PNG, GIF (first frame) and WebP with transparency become PNG: lossless, keeps alpha.
+    # PNG and GIF (first frame) become PNG: lossless (transparency was flattened).
     pixels.save(out, "PNG", optimize=False)
     return out.getvalue(), "image/png"
 
@@ -130,8 +142,9 @@ def clean(data: bytes, declared_mime: str | None, limits: Limits) -> Clean:
     if actual is None:
         raise ImageRefused("unsupported_image",
                            "this is not a JPEG, PNG, WebP or GIF image", status=415)
-    if declared_mime is not None and declared_mime.lower() not in ("", actual,
-                                                                   "application/octet-stream"):
+    declared = (declared_mime or "").split(";")[0].strip().lower()
+    declared = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}.get(declared, declared)
+    if declared_mime is not None and declared not in ("", actual, "application/octet-stream"):
         raise ImageRefused(
             "image_type_mismatch",
             f"the file is a {fmt} image but was sent as {declared_mime}; "

@@ -69,27 +69,38 @@ class HashBankService:
 
     async def refresh(self) -> int:
         """Bring this process's PDQ index up to date with the database: new entries by
-        id, or a full rebuild after any removal. Returns the index size."""
+        id, or a full rebuild after a removal. Returns the index size.
+
+        Ids are handed out at insert, not at commit (PostgreSQL), so a batch committed
+        after a later id was loaded would be missed by "id above the last one"; the
+        entry count catches that, and any difference means a full rebuild."""
         async with self._refreshing:
             async with self._uow(readonly=True) as uow:
                 removals = await uow.hashbanks.last_removal()
-            rebuild = removals != self._removals
-            start = 0 if rebuild else self._loaded_to
-            new: list[tuple[int, str]] = []
-            while True:
+            if removals == self._removals:
+                new, last = await self._load_after(self._loaded_to)
+                if new:  # one add: the index rebuilds its tables once, not once per page
+                    await asyncio.to_thread(self._matcher.add, new)
+                self._loaded_to = last
                 async with self._uow(readonly=True) as uow:
-                    rows = await uow.hashbanks.pdq_after(start, 50_000)
-                if not rows:
-                    break
-                new += rows
-                start = rows[-1][0]
-            if rebuild:  # something was removed: a fresh index, swapped in when complete
-                await asyncio.to_thread(self._matcher.replace, new)
-                self._removals = removals
-            elif new:  # one add: the index rebuilds its tables once, not once per page
-                await asyncio.to_thread(self._matcher.add, new)
-            self._loaded_to = start
+                    complete = await uow.hashbanks.pdq_count() == len(self._matcher)
+                if complete:
+                    return len(self._matcher)
+            # A fresh index, swapped in when complete: lookups never see it half-built.
+            everything, last = await self._load_after(0)
+            await asyncio.to_thread(self._matcher.replace, everything)
+            self._removals, self._loaded_to = removals, last
             return len(self._matcher)
+
+    async def _load_after(self, after: int) -> tuple[list[tuple[int, str]], int]:
+        rows: list[tuple[int, str]] = []
+        while True:
+            async with self._uow(readonly=True) as uow:
+                page = await uow.hashbanks.pdq_after(after, 50_000)
+            if not page:
+                return rows, after
+            rows += page
+            after = page[-1][0]
 
     def stats(self) -> dict[str, int]:
         return {"pdq_entries": len(self._matcher), "memory_bytes": self._matcher.memory_bytes()}
@@ -199,7 +210,8 @@ class HashBankService:
         async with self._uow() as uow:
             for signal in Signal:
                 values = [v for s, v in keep if s is signal]
-                for value in await uow.hashbanks.existing(bank.id, signal.value, values):
+                for value in await uow.hashbanks.existing(bank.id, signal.value, values,
+                                                          account_id):
                     del keep[(signal, value)]
                     result.duplicates += 1
             result.added += await uow.hashbanks.add_entries([

@@ -19,13 +19,21 @@ from datetime import datetime, timedelta
 
 from tryst.clock import Clock
 from tryst.config import Settings
+from tryst.domain.accounts import Account
 from tryst.domain.conversations import MemberState
 from tryst.domain.errors import Forbidden, InvalidInput, NotFound, NotMember
 from tryst.domain.events import ConversationEvent, RoomEvent, SceneEvent
 from tryst.domain.media import Media, Place, shown_blurred, validate_caption
 from tryst.domain.rooms import EventKind, Rating, Visibility
 from tryst.domain.safety.verdicts import Place as SafetyPlace
-from tryst.ids import ConversationId, PersonaId, RoomId, conversation_stream, room_stream
+from tryst.ids import (
+    AccountId,
+    ConversationId,
+    PersonaId,
+    RoomId,
+    conversation_stream,
+    room_stream,
+)
 from tryst.ports import Bus, ImageProcessor, KeyStore, MediaStore, UnitOfWork, UnitOfWorkFactory
 from tryst.services import convstreams
 from tryst.services.actor import Actor, current_persona
@@ -297,24 +305,38 @@ class MediaService:
         if not hmac.compare_digest(mac, self._mac(body)) or not expires.isdigit() \
                 or int(expires) < self._clock.now().timestamp():
             raise gone
-        finish = False
-        async with self._uow() as uow:
+        async with self._uow(readonly=True) as uow:
             media = await uow.media.get(media_id)
             persona = await uow.personas.get(PersonaId(persona_id))
             if media is None or persona is None or persona.account_id != account_id:
                 raise gone
-            if variant == "full" and media.view_once and media.account_id != account_id:
+            own = media.account_id == account_id
+            if not own:
+                # Checked again now: a block, leaving, or a revoked scene grant since the
+                # URL was made closes it at once.
+                await self._check_may_view(uow, media, Actor(
+                    await self._account(uow, account_id), persona))
+        finish = False
+        if variant == "full" and media.view_once and not own:
+            async with self._uow() as uow:
                 if not await uow.media.mark_viewed(media.id, persona.id, self._clock.now()):
                     raise gone
                 finish = await uow.media.all_viewed(media.id)
-            data = await self._store.get(media.sha256 if variant == "full"
-                                         else media.preview_sha256)
-            if data is None:
-                raise gone
-            await uow.commit()
+                await uow.commit()
+        data = await self._store.get(media.sha256 if variant == "full"
+                                     else media.preview_sha256)
         if finish:  # the last recipient has seen it: it is gone for good
             await self._forget([media])
+        if data is None:
+            raise gone
         return data, media.mime if variant == "full" else "image/jpeg"
+
+    @staticmethod
+    async def _account(uow: UnitOfWork, account_id: str) -> Account:
+        account = await uow.accounts.get(AccountId(account_id))
+        if account is None:
+            raise NotFound("not found")
+        return account
 
     # ------------------------------------------------------------ forgetting
 

@@ -22,6 +22,7 @@ from tryst.domain.errors import (
 from tryst.domain.events import RoomEvent, Whisper
 from tryst.domain.personas import Persona, name_key
 from tryst.domain.rooms import (
+    MUTED_KINDS,
     SPOKEN_KINDS,
     EventKind,
     Membership,
@@ -463,7 +464,7 @@ class RoomService:
             page = await uow.events.before(room.id, before, limit)
         # Blocked accounts' lines, and muted personas' lines from the mute, are not shown.
         visible = [e for e in page if not boundary.hides(e.account_id, e.at) and not (
-            e.kind in SPOKEN_KINDS and boundary.mutes_at(e.persona_id, e.at))]
+            e.kind in MUTED_KINDS and boundary.mutes_at(e.persona_id, e.at))]
         return visible, (page[0].seq if len(page) == limit else None)
 
     async def catch_up(self, persona_id: PersonaId, room_id: RoomId, after: int,

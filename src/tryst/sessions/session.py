@@ -26,7 +26,7 @@ from tryst.domain.events import (
     Whisper,
 )
 from tryst.domain.personas import Persona
-from tryst.domain.rooms import SPOKEN_KINDS, EventKind, Membership, Room, RoomRole
+from tryst.domain.rooms import MUTED_KINDS, EventKind, Membership, Room, RoomRole
 from tryst.ids import (
     ConversationId,
     RoomId,
@@ -148,7 +148,7 @@ class Session:
                 and boundary.hides(event.account_id, event.at):
             return True
         return bool(boundary.mutes) and type(event) is RoomEvent \
-            and event.kind in SPOKEN_KINDS and boundary.mutes_at(event.persona_id, event.at)
+            and event.kind in MUTED_KINDS and boundary.mutes_at(event.persona_id, event.at)
 
     # ------------------------------------------------------------ delivery
 

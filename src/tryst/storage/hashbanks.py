@@ -79,6 +79,10 @@ class SqlHashBanks:
             .order_by(hash_entries.c.id).limit(limit))
         return [(int(r.id), r.value) for r in rows]
 
+    async def pdq_count(self) -> int:
+        return int(await self._c.scalar(select(func.count()).select_from(hash_entries).where(
+            hash_entries.c.signal == Signal.PDQ.value)) or 0)
+
     async def last_removal(self) -> int:
         return int(await self._c.scalar(select(func.coalesce(func.max(hash_removals.c.id), 0)))
                    or 0)
@@ -100,12 +104,16 @@ class SqlHashBanks:
         return int(await self._c.scalar(select(func.count()).select_from(hash_entries).where(
             hash_entries.c.account_id == account_id)) or 0)
 
-    async def existing(self, bank_id: int, signal: str, values: Collection[str]) -> set[str]:
+    async def existing(self, bank_id: int, signal: str, values: Collection[str],
+                       account_id: AccountId | None = None) -> set[str]:
         if not values:
             return set()
-        rows = await self._c.execute(select(hash_entries.c.value).where(
+        stmt = select(hash_entries.c.value).where(
             hash_entries.c.bank_id == bank_id, hash_entries.c.signal == signal,
-            hash_entries.c.value.in_(list(values))))
+            hash_entries.c.value.in_(list(values)))
+        if account_id is not None:
+            stmt = stmt.where(hash_entries.c.account_id == account_id)
+        rows = await self._c.execute(stmt)
         return {r[0] for r in rows}
 
 

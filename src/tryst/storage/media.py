@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tryst.domain.errors import NotFound
 from tryst.domain.media import Media, Place
 from tryst.ids import AccountId, PersonaId
 from tryst.storage.tables import conversation_events, media, media_recipients, room_events
@@ -45,9 +46,12 @@ class SqlMedia:
     async def posted(self, media_id: str, place: Place, place_id: str, seq: int,
                      view_once: bool, expires_at: datetime | None,
                      recipients: Collection[PersonaId]) -> None:
-        await self._c.execute(update(media).where(media.c.id == media_id).values(
+        result = await self._c.execute(update(media).where(
+            media.c.id == media_id, media.c.place.is_(None)).values(
             place=place.value, place_id=place_id, seq=seq, view_once=view_once,
             expires_at=expires_at))
+        if not result.rowcount:  # posted meanwhile by a concurrent request
+            raise NotFound("no such upload: upload the image again")
         if recipients:
             await self._c.execute(insert(media_recipients), [
                 {"media_id": media_id, "persona_id": p, "viewed_at": None}
