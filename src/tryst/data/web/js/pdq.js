@@ -105,7 +105,25 @@ export async function uprightPixels(blob) {
   } finally {
     bitmap.close();
   }
-  return resizeBilinear(pixels, outW, outH);
+  return resizeBilinear(flattenOnWhite(pixels), outW, outH);
+}
+
+// The server lays transparent images over white before hashing (tryst.media.images), so
+// a picture hidden in the alpha channel is hashed as it looks. Pillow's paste with a
+// mask blends like this (its PREBLEND rounding).
+function flattenOnWhite(image) {
+  const { data } = image;
+  if (!hasTransparency(data)) return image;
+  const out = new Uint8ClampedArray(data.length);
+  for (let i = 0; i < data.length; i += 4) {
+    const a = data[i + 3];
+    for (let c = 0; c < 3; c++) {
+      const tmp = 255 * (255 - a) + data[i + c] * a + 128;
+      out[i + c] = ((tmp >> 8) + tmp) >> 8;
+    }
+    out[i + 3] = 255;
+  }
+  return { width: image.width, height: image.height, data: out };
 }
 
 /** The size the server shrinks a width x height image to (tryst.media.pdq._rgb_array). */
