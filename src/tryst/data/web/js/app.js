@@ -392,9 +392,30 @@ export function softRender() {
   const main = document.getElementById("view");
   const active = document.activeElement;
   const typing = active && main.contains(active) && active.matches("input, textarea, select");
-  const dirty = [...main.querySelectorAll("input:not([type=checkbox]), textarea")]
-    .some((el) => el.value && el.value !== el.defaultValue);
+  const dirty = [...main.querySelectorAll("input, textarea, select")].some(changed);
   if (!typing && !dirty) render();
+}
+
+// Whether a field holds something other than what the page put there: text typed, a box
+// ticked, another option chosen.
+function changed(el) {
+  if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+  if (el.tagName === "SELECT") {
+    const options = [...el.options];
+    const initial = Math.max(0, options.findIndex((o) => o.defaultSelected));
+    return options.length > 0 && el.selectedIndex !== initial;
+  }
+  return Boolean(el.value) && el.value !== el.defaultValue;
+}
+
+// What a form shows now becomes what it started with (after loading or saving it), so it
+// does not count as changed.
+export function settle(form) {
+  for (const el of form.elements) {
+    if (el.type === "checkbox" || el.type === "radio") el.defaultChecked = el.checked;
+    else if (el.tagName === "SELECT") for (const o of el.options) o.defaultSelected = o.selected;
+    else if ("defaultValue" in el && el.type !== "submit" && el.type !== "button") el.defaultValue = el.value;
+  }
 }
 
 function onStatus({ online, pending }) {

@@ -6,7 +6,7 @@ import { imageLine, protectView, shareButton } from "./images.js";
 import { reportView } from "./safety.js";
 import {
   announce, go, isStaff, loadWho, logout, markRead, problem, refreshConversations, refreshRequests,
-  render, setStatus, showError, signedIn, softRender, state, STATUSES, statusText, streamLines,
+  render, setStatus, settle, showError, signedIn, softRender, state, STATUSES, statusText, streamLines,
   usePersona,
 } from "./app.js";
 
@@ -541,6 +541,7 @@ function roomTools(id) {
   const topic = form(async () => {
     const result = await state.conn.send("set_topic", { room: id, topic: topicInput.value });
     Object.assign(info, result.room);
+    topicInput.value = result.room.topic;
     topicInput.defaultValue = result.room.topic;
     actionDone(result.room.topic ? "Topic set." : "Topic cleared.");
   }, field("Topic", topicInput, "Leave empty to clear it."), h("button", { type: "submit" }, "Set topic"));
@@ -561,11 +562,12 @@ function roomTools(id) {
   h("button", { type: "submit" }, "Invite"), invited);
   const parts = [topic, notice, invite];
   if (owner) {
-    const settings = form(async (data) => {
+    const settings = form(async (data, el) => {
       const updated = await api("PATCH", roomPath(id), { persona_id: state.persona.id,
         visibility: data.get("visibility"), rating: data.get("rating"), description: data.get("description"),
         images: Boolean(data.get("images")) });
       Object.assign(info, updated);
+      settle(el);
       actionDone("Room settings saved.");
       render(); // the share button follows the setting
     },
@@ -868,6 +870,7 @@ function settings() {
   const boundaries = form(async (data) => {
     await state.conn.send("set_boundaries", { reach: data.get("reach"),
       refuse_limit_conflicts: Boolean(data.get("refuse")), auto_reply: data.get("auto_reply") || "" });
+    settle(boundaries);
     announce("Saved.");
   },
   h("h3", {}, `Who may reach ${state.persona.name}`),
@@ -878,10 +881,10 @@ function settings() {
   h("div", { class: "check" }, h("input", { type: "checkbox", name: "refuse", id: "refuse" }),
     h("label", { for: "refuse" }, "Refuse requests whose interests clash with my limits")),
   field("Auto-reply to refused requests", h("input", { name: "auto_reply" })),
-  h("button", { type: "submit", disabled: true }, "Save"));
+  h("button", { type: "submit" }, "Save"));
   const status = form(async (data) => {
     await setStatus({ status: data.get("status"), status_message: data.get("status_message") || "" });
-    status.status_message.defaultValue = status.status_message.value;
+    settle(status);
     announce("Status saved.");
   },
   h("h3", {}, `Status of ${state.persona.name}`),
@@ -890,18 +893,22 @@ function settings() {
     STATUSES.map(([value, label]) => h("option", { value }, label)))),
   field("Status message", h("input", { name: "status_message", maxlength: 120 }),
         "Optional, one line: for example what kind of scene you are looking for."),
-  h("button", { type: "submit", disabled: true }, "Save status"));
-  // Saving before the current choices are shown would overwrite them with defaults.
+  h("button", { type: "submit" }, "Save status"));
+  // Saving before the current choices are shown would overwrite them with defaults, and
+  // a choice made before they arrive would be overwritten by them: nothing can be
+  // changed until they are shown.
+  const loading = [...boundaries.elements, ...status.elements];
+  for (const el of loading) el.disabled = true;
   state.conn.send("boundaries").then((r) => {
     const b = r.boundaries;
     boundaries.reach.value = b.reach;
     boundaries.refuse.checked = b.refuse_limit_conflicts;
     boundaries.auto_reply.value = b.auto_reply;
-    boundaries.auto_reply.defaultValue = b.auto_reply;
     status.status.value = b.status;
     status.status_message.value = b.status_message;
-    status.status_message.defaultValue = b.status_message;
-    for (const f of [boundaries, status]) f.querySelector("button[type=submit]").disabled = false;
+    settle(boundaries);
+    settle(status);
+    for (const el of loading) el.disabled = false;
   }).catch((err) => showError(boundaries, err));
   const blocks = h("ul", { class: "cards" });
   state.conn.send("blocks").then((r) => {
